@@ -1,0 +1,67 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export class DataDirBusyError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number,
+    readonly holder: string,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is in use by ${holder} (pid ${holderPid}); ` +
+        'stop that process first, or set DATABASE_URL to run against PostgreSQL',
+    );
+    this.name = 'DataDirBusyError';
+  }
+}
+
+export interface DataDirLock {
+  release(): void;
+}
+
+const LOCK_FILE = 'reader-donations.lock';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is a single-process database: two processes opening one data folder corrupt it.
+ * An exclusive lock file (O_EXCL) names the holder; a lock left by a dead process is taken over.
+ */
+export function lockDataDir(dataDir: string, holder: string): DataDirLock {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(path, JSON.stringify({ pid: process.pid, holder }), { flag: 'wx' });
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          rmSync(path, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let current: { pid?: unknown; holder?: unknown } = {};
+    try {
+      current = JSON.parse(readFileSync(path, 'utf8'));
+    } catch {
+      // unreadable or half-written lock: treat as stale below
+    }
+    const pid = typeof current.pid === 'number' ? current.pid : 0;
+    if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new DataDirBusyError(dataDir, pid, typeof current.holder === 'string' ? current.holder : 'another process');
+    }
+    rmSync(path, { force: true });
+  }
+  throw new Error(`could not lock ${dataDir}`);
+}

@@ -1,0 +1,65 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import type { AppEnv } from './app-env.js';
+import type { Deps } from './deps.js';
+import { ApiError } from './errors.js';
+import { notFound, onError } from './http/errors-middleware.js';
+import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
+import { donationOptionsRoutes } from './routes/donation-options.js';
+import { healthRoutes } from './routes/health.js';
+
+export function createApp(deps: Deps) {
+  const { config } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.use(
+    requestId({
+      // Accept an upstream id only when it is short and plain, so it is safe to log and echo.
+      generator: () => crypto.randomUUID(),
+      limitLength: 128,
+    }),
+  );
+  app.use(async (c, next) => {
+    const logger = deps.logger.child({ requestId: c.get('requestId') });
+    c.set('logger', logger);
+    const started = performance.now();
+    await next();
+    // The path only: query strings may carry tokens.
+    logger.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+
+  app.use(
+    '/api/*',
+    cors({
+      origin: [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_ORIGINS],
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Idempotency-Key'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After'],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: config.API_BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new ApiError('payload_too_large', `request body must be at most ${config.API_BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes(deps));
+  app.route('/', donationOptionsRoutes(deps));
+  app.route('/', checkoutSessionRoutes(deps));
+
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

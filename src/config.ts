@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import {
+  type DonationOptions,
+  DonationOptionsError,
+  defaultDonationOptions,
+  loadDonationOptionsFile,
+} from './donation-options.js';
+
+/** A configuration problem, reported at boot as one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const int = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const httpUrl = z
+  .string()
+  .url('must be a URL')
+  .refine((v) => /^https?:\/\//i.test(v), 'must start with http:// or https://');
+
+const originList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const origins: string[] = [];
+    for (const item of (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      let url: URL;
+      try {
+        url = new URL(item);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin such as https://news.example` });
+        return z.NEVER;
+      }
+      if (!/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/$/, '')) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin such as https://news.example` });
+        return z.NEVER;
+      }
+      origins.push(url.origin);
+    }
+    return origins;
+  });
+
+const envSchema = z.object({
+  PORT: int(1, 65535, 3000),
+  HOST: optionalString.transform((v) => v ?? '0.0.0.0'),
+  DATABASE_URL: optionalString.refine(
+    (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+    'must be a postgres:// or postgresql:// URL',
+  ),
+  DATABASE_POOL_SIZE: int(1, 1000, 10),
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 600_000, 5000),
+  DATA_DIR: optionalString.transform((v) => v ?? './data'),
+  STRIPE_SECRET_KEY: optionalString.refine(
+    (v) => v === undefined || /^(sk|rk)_(test|live)_\w+$/.test(v),
+    'must be a Stripe secret key (sk_test_..., sk_live_..., or a restricted rk_ key)',
+  ),
+  STRIPE_WEBHOOK_SECRET: optionalString.transform((v, ctx) => {
+    const secrets = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (secrets.some((s) => !s.startsWith('whsec_'))) {
+      ctx.addIssue({ code: 'custom', message: 'must be one or more comma-separated whsec_... secrets' });
+      return z.NEVER;
+    }
+    return secrets;
+  }),
+  STRIPE_API_URL: optionalString.pipe(httpUrl.optional()),
+  STRIPE_TIMEOUT_MS: int(100, 120_000, 10_000),
+  STRIPE_MAX_RETRIES: int(0, 10, 2),
+  PUBLIC_URL: optionalString.pipe(httpUrl.optional()),
+  ALLOWED_ORIGINS: originList,
+  ALLOWED_RETURN_ORIGINS: originList,
+  CHECKOUT_SESSION_TTL_MINUTES: int(30, 1440, 60),
+  IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 30, 24),
+  API_BODY_LIMIT_BYTES: int(1024, 1_048_576, 16_384),
+  DONATION_CURRENCIES: optionalString.transform((v, ctx) => {
+    const list = (v ?? 'usd,eur,gbp')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
+    if (list.length === 0 || list.some((c) => !/^[a-z]{3}$/.test(c))) {
+      ctx.addIssue({ code: 'custom', message: 'must be comma-separated three-letter currency codes' });
+      return z.NEVER;
+    }
+    return list;
+  }),
+  DONATION_OPTIONS_FILE: optionalString,
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional()
+    .transform((v) => v ?? 'info'),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000, 10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<Env, 'PUBLIC_URL' | 'DONATION_CURRENCIES' | 'DONATION_OPTIONS_FILE'> {
+  PUBLIC_URL: string;
+  donationOptions: DonationOptions;
+  /** sk_live_/rk_live_ -> true; used to refuse events from the other mode. */
+  stripeLivemode: boolean;
+}
+
+/** Parses the process environment once at boot; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const got = env[variable];
+    const message =
+      issue?.code === 'invalid_value' || issue?.code === 'invalid_type'
+        ? `${issue.message} (got "${got ?? ''}")`
+        : (issue?.message ?? 'is invalid');
+    throw new ConfigError(variable, message);
+  }
+  const e = parsed.data;
+  let donationOptions: DonationOptions;
+  try {
+    donationOptions = e.DONATION_OPTIONS_FILE
+      ? loadDonationOptionsFile(e.DONATION_OPTIONS_FILE)
+      : defaultDonationOptions(e.DONATION_CURRENCIES);
+  } catch (err) {
+    if (err instanceof DonationOptionsError) {
+      throw new ConfigError(e.DONATION_OPTIONS_FILE ? 'DONATION_OPTIONS_FILE' : 'DONATION_CURRENCIES', err.message);
+    }
+    throw err;
+  }
+  const { DONATION_CURRENCIES: _c, DONATION_OPTIONS_FILE: _f, ...rest } = e;
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    ...rest,
+    PUBLIC_URL: publicUrl,
+    donationOptions,
+    stripeLivemode: e.STRIPE_SECRET_KEY?.includes('_live_') ?? false,
+  };
+}

@@ -1,0 +1,18 @@
+import type { Kysely } from 'kysely';
+import type Stripe from 'stripe';
+import type { DatabaseKind } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+
+/** Everything the app needs, built once at start-up (src/server.ts) or by a test. */
+export interface Deps {
+  config: Config;
+  db: Kysely<Database>;
+  dbKind: DatabaseKind;
+  /** Undefined when STRIPE_SECRET_KEY is not set: payment routes answer 503. */
+  stripe: Stripe | undefined;
+  clock: Clock;
+  logger: Logger;
+}

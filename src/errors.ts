@@ -1,0 +1,44 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Every error code the API answers with; the README lists them. */
+export const ERROR_CODES = {
+  invalid_request: 400,
+  not_found: 404,
+  idempotency_key_reused: 409,
+  idempotency_request_in_progress: 409,
+  payload_too_large: 413,
+  payment_provider_error: 502,
+  payment_provider_unconfigured: 503,
+  database_unavailable: 503,
+  payment_provider_timeout: 504,
+  internal_error: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string; requestId: string };
+}
+
+/** The one error type handlers throw; app.onError turns it into the one JSON shape. */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERROR_CODES[code];
+  }
+
+  body(requestId: string): ErrorBody {
+    return {
+      error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}), requestId },
+    };
+  }
+}
+
+export const invalid = (field: string | undefined, message: string) => new ApiError('invalid_request', message, field);

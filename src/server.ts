@@ -1,0 +1,64 @@
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { systemClock } from './clock.js';
+import { type Config, loadConfig } from './config.js';
+import { openConfiguredDatabase } from './database.js';
+import { createLogger } from './logger.js';
+import { fatal } from './process-exit.js';
+import { createStripeClient } from './stripe/client.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    return fatal(err);
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+
+  let database: Awaited<ReturnType<typeof openConfiguredDatabase>>;
+  try {
+    database = await openConfiguredDatabase(config, `the server (npm start)`);
+  } catch (err) {
+    return fatal(err);
+  }
+
+  const stripe = config.STRIPE_SECRET_KEY
+    ? createStripeClient({
+        secretKey: config.STRIPE_SECRET_KEY,
+        apiUrl: config.STRIPE_API_URL,
+        timeoutMs: config.STRIPE_TIMEOUT_MS,
+      })
+    : undefined;
+  if (!stripe) logger.warn('STRIPE_SECRET_KEY is not set: checkout answers 503 payment_provider_unconfigured');
+
+  const app = createApp({ config, db: database.db, dbKind: database.kind, stripe, clock: systemClock, logger });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    logger.info(
+      { port: info.port, database: database.kind, dataDir: database.kind === 'pglite' ? config.DATA_DIR : undefined },
+      `listening on ${config.PUBLIC_URL}`,
+    );
+  });
+  server.on('error', (err) => fatal(err));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    server.close(async () => {
+      await database.close().catch((err) => logger.error({ err }, 'closing the database failed'));
+      clearTimeout(force);
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main();
