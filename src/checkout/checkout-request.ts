@@ -86,23 +86,20 @@ function checkReturnUrl(field: string, value: string | undefined, allowedOrigins
 }
 
 /** Turns a zod failure into the one 400 shape, naming the first failing field. */
-export function zodFailure(error: z.ZodError): Error {
+export function zodFailure(error: z.ZodError, body: Record<string, unknown>): Error {
   const issue = error.issues[0];
   const field = issue?.path.length ? String(issue.path[0]) : undefined;
-  const message =
-    issue?.code === 'invalid_type' && issue.input === undefined && field
-      ? `${field} is required`
-      : (issue?.message ?? 'invalid request');
-  return invalid(field, message);
+  const missing = field !== undefined && issue?.path.length === 1 && body[field] === undefined;
+  return invalid(field, missing ? `${field} is required` : (issue?.message ?? 'invalid request'));
 }
 
 export function parseCheckoutRequest(
-  body: unknown,
+  body: Record<string, unknown>,
   options: DonationOptions,
   allowedReturnOrigins: readonly string[],
 ): CheckoutRequest {
   const parsed = checkoutBody.safeParse(body);
-  if (!parsed.success) throw zodFailure(parsed.error);
+  if (!parsed.success) throw zodFailure(parsed.error, body);
   const r = parsed.data;
   checkGiftAmount(options, r.currency, r.amount);
   checkReturnUrl('successUrl', r.successUrl, allowedReturnOrigins);

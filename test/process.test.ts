@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv, runTs, startServer } from './support/processes.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+
+const freshDir = () => join(mkdtempSync(join(tmpdir(), 'rd-proc-')), 'data');
+
+describe('the server process (npm start)', () => {
+  it('starts on the embedded database, serves, exits 0 on SIGTERM, and reopens its data folder on restart', async () => {
+    const dataDir = freshDir();
+    const server = await startServer(childEnv({ DATA_DIR: dataDir }));
+    const options = await fetch(`${server.url}/api/donation-options`);
+    expect(options.status).toBe(200);
+    const checkout = await fetch(`${server.url}/api/checkout-sessions`, {
+      method: 'POST',
+      body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
+    });
+    expect(checkout.status).toBe(503);
+    expect((await checkout.json()).error.code).toBe('payment_provider_unconfigured');
+    expect(await server.stop()).toBe(0);
+
+    const again = await startServer(childEnv({ DATA_DIR: dataDir }));
+    expect((await fetch(`${again.url}/health`)).status).toBe(200);
+    expect(await again.stop()).toBe(0);
+  });
+
+  it.each([
+    [{ PORT: 'x' }, /^reader-donations: configuration error: PORT: .*\(got "x"\)\n$/],
+    [{ STRIPE_SECRET_KEY: 'pk_live_1' }, /^reader-donations: configuration error: STRIPE_SECRET_KEY: /],
+    [{ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DATABASE_CONNECT_TIMEOUT_MS: '500' }, /^reader-donations: error: .+\n$/],
+  ])('refuses to start with %o, in one line on stderr', async (env, line) => {
+    const result = await runTs('src/server.ts', [], childEnv({ DATA_DIR: freshDir(), ...env }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(line);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the command line (npm run cli)', () => {
+  it('migrates a fresh embedded database and says so', async () => {
+    const result = await runTs('src/cli/main.ts', ['db', 'migrate'], childEnv({ DATA_DIR: freshDir() }));
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('database is up to date (pglite)\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses, in one line, to open the embedded database while the server holds it', async () => {
+    const dataDir = freshDir();
+    const server = await startServer(childEnv({ DATA_DIR: dataDir }));
+    try {
+      const result = await runTs('src/cli/main.ts', ['db', 'migrate'], childEnv({ DATA_DIR: dataDir }));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /^reader-donations: error: the embedded database in .+ is in use by the server \(npm start\) \(pid \d+\); stop that process first, or set DATABASE_URL to run against PostgreSQL\n$/,
+      );
+      // The server is untouched.
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('answers an unknown command with usage and exit code 2', async () => {
+    const result = await runTs('src/cli/main.ts', ['frobnicate'], childEnv({ DATA_DIR: freshDir() }));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown command "frobnicate"');
+    expect(result.stderr).toContain('db migrate');
+  });
+});
+
+describe.runIf(onPostgres)('the command line and server on PostgreSQL', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.close());
+
+  it('migrates through DATABASE_URL and runs beside a running server', async () => {
+    const env = childEnv({ DATABASE_URL: database.url });
+    const server = await startServer(env);
+    try {
+      const result = await runTs('src/cli/main.ts', ['db', 'migrate'], env);
+      expect(result.stdout).toBe('database is up to date (postgres)\n');
+      expect(result.code).toBe(0);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});

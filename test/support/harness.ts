@@ -1,0 +1,107 @@
+import { Writable } from 'node:stream';
+import type { Hono } from 'hono';
+import { createApp } from '../../src/app.js';
+import type { AppEnv } from '../../src/app-env.js';
+import { fixedClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import type { Deps } from '../../src/deps.js';
+import { createLogger } from '../../src/logger.js';
+import { createStripeClient } from '../../src/stripe/client.js';
+import { FakeStripe } from './fake-stripe.js';
+import { createTestDatabase, type TestDatabase } from './test-db.js';
+
+export const TEST_NOW = '2026-11-28T12:00:00.000Z';
+export const TEST_PUBLIC_URL = 'https://donate.newsroom.test';
+
+export interface TestContext {
+  app: Hono<AppEnv>;
+  deps: Deps;
+  database: TestDatabase;
+  stripe: FakeStripe;
+  clock: ReturnType<typeof fixedClock>;
+  /** Every log line the app wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Rebuilds the app with other environment variables over the same database and fake. */
+  rebuild(env?: Record<string, string | undefined>): void;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function baseEnv(stripeUrl: string): Record<string, string> {
+  return {
+    STRIPE_SECRET_KEY: 'sk_test_reader_donations_tests',
+    STRIPE_API_URL: stripeUrl,
+    STRIPE_WEBHOOK_SECRET: 'whsec_test_secret',
+    STRIPE_MAX_RETRIES: '0',
+    PUBLIC_URL: TEST_PUBLIC_URL,
+    ALLOWED_ORIGINS: 'https://news.example',
+    ALLOWED_RETURN_ORIGINS: 'https://news.example',
+    LOG_LEVEL: 'debug',
+  };
+}
+
+export async function createTestContext(env: Record<string, string | undefined> = {}): Promise<TestContext> {
+  const [database, stripe] = await Promise.all([createTestDatabase(), new FakeStripe().start()]);
+  const clock = fixedClock(TEST_NOW);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+
+  const build = (overrides: Record<string, string | undefined>) => {
+    const config = loadConfig({ ...baseEnv(stripe.url), ...overrides });
+    const deps: Deps = {
+      config,
+      db: database.db,
+      dbKind: database.kind,
+      stripe: config.STRIPE_SECRET_KEY
+        ? createStripeClient({ secretKey: config.STRIPE_SECRET_KEY, apiUrl: config.STRIPE_API_URL, timeoutMs: config.STRIPE_TIMEOUT_MS })
+        : undefined,
+      clock,
+      logger: createLogger(config.LOG_LEVEL, sink),
+    };
+    return { deps, app: createApp(deps) };
+  };
+
+  const ctx: TestContext = {
+    ...build(env),
+    database,
+    stripe,
+    clock,
+    logs,
+    rebuild(overrides = {}) {
+      Object.assign(ctx, build({ ...env, ...overrides }));
+    },
+    async reset() {
+      await database.truncate();
+      stripe.requests.length = 0;
+      stripe.sessions.clear();
+      stripe.clearFaults();
+      logs.length = 0;
+      clock.set(TEST_NOW);
+    },
+    async close() {
+      await Promise.all([database.close(), stripe.stop()]);
+    },
+  };
+  return ctx;
+}
+
+/** POSTs JSON (or a raw string) to the in-process app. */
+export function postJson(
+  app: Hono<AppEnv>,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return Promise.resolve(
+    app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+  );
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { type DatabaseHandle, openDatabase } from '../../db/connect.js';
+import { migrateToLatest } from '../../db/migrate.js';
+
+export interface TestDatabase extends DatabaseHandle {
+  /** The PostgreSQL URL of this test's own database; undefined on PGlite. */
+  url: string | undefined;
+  /** Empties every table but the migration bookkeeping. */
+  truncate(): Promise<void>;
+}
+
+export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh, migrated database for one test file: PGlite in memory by default; with TEST_DATABASE_URL
+ * a new database on that server, dropped again by close().
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  let handle: DatabaseHandle;
+  let url: string | undefined;
+  let drop = async () => {};
+  if (process.env.TEST_DATABASE_URL) {
+    const name = `rd_test_${randomBytes(6).toString('hex')}`;
+    await admin((c) => c.query(`create database ${name}`));
+    url = withDatabase(process.env.TEST_DATABASE_URL, name);
+    handle = await openDatabase({ kind: 'postgres', url, poolSize: 10, connectTimeoutMs: 5000 });
+    drop = () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {});
+  } else {
+    handle = await openDatabase({ kind: 'pglite', dataDir: undefined, holder: 'a test' });
+  }
+  await migrateToLatest(handle.db);
+  const tables = (await handle.db.introspection.getTables()).map((t) => t.name);
+  return {
+    ...handle,
+    url,
+    async truncate() {
+      if (tables.length) await sql.raw(`truncate ${tables.map((t) => `"${t}"`).join(', ')}`).execute(handle.db);
+    },
+    async close() {
+      await handle.close();
+      await drop();
+    },
+  };
+}
