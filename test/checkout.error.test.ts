@@ -32,10 +32,20 @@ describe('POST /api/checkout-sessions: bad input', () => {
     ['email is not a string', { ...valid, email: 42 }, 'email', /string/],
     ['campaign is too long', { ...valid, campaign: 'x'.repeat(101) }, 'campaign', /at most 100/],
     ['campaign has control characters', { ...valid, campaign: 'a\u0000b' }, 'campaign', /control/],
-    ['successUrl is on a foreign origin', { ...valid, successUrl: 'https://evil.example/x' }, 'successUrl', /allowed return origin/],
+    [
+      'successUrl is on a foreign origin',
+      { ...valid, successUrl: 'https://evil.example/x' },
+      'successUrl',
+      /allowed return origin/,
+    ],
     ['successUrl is not a URL', { ...valid, successUrl: '/thanks' }, 'successUrl', /absolute/],
     ['successUrl is javascript:', { ...valid, successUrl: 'javascript:alert(1)' }, 'successUrl', /absolute http/],
-    ['cancelUrl is on a foreign origin', { ...valid, cancelUrl: 'https://news.example.evil.com/' }, 'cancelUrl', /allowed/],
+    [
+      'cancelUrl is on a foreign origin',
+      { ...valid, cancelUrl: 'https://news.example.evil.com/' },
+      'cancelUrl',
+      /allowed/,
+    ],
   ])('%s -> 400 naming the field', async (_name, body, field, message) => {
     const res = await postJson(ctx.app, '/api/checkout-sessions', body);
     const error = await expectError(res, 400, 'invalid_request', field);
@@ -76,7 +86,10 @@ describe('POST /api/checkout-sessions: bad input', () => {
 
 describe('POST /api/checkout-sessions: Stripe failing', () => {
   it('a Stripe 4xx -> 502 payment_provider_error, logged with Stripe request id, never the key', async () => {
-    ctx.stripe.failNext({ status: 400, error: { type: 'invalid_request_error', message: 'Bad currency', param: 'currency' } });
+    ctx.stripe.failNext({
+      status: 400,
+      error: { type: 'invalid_request_error', message: 'Bad currency', param: 'currency' },
+    });
     const res = await postJson(ctx.app, '/api/checkout-sessions', valid);
     await expectError(res, 502, 'payment_provider_error');
     await expectNothingWritten();

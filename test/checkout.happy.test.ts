@@ -33,11 +33,19 @@ describe('POST /api/checkout-sessions: happy paths', () => {
     expect(call?.headers['stripe-version']).toBe('2026-10-28.endive');
     expect(call?.headers.authorization).toBe('Bearer sk_test_reader_donations_tests');
     const row = await ctx.database.db.selectFrom('checkout_sessions').selectAll().executeTakeFirstOrThrow();
-    const metadata = { rd_source: 'reader-donations', rd_checkout_id: row.id, frequency: 'once', campaign: 'article-banner' };
+    const metadata = {
+      rd_source: 'reader-donations',
+      rd_checkout_id: row.id,
+      frequency: 'once',
+      campaign: 'article-banner',
+    };
     expect(call?.params).toEqual({
       mode: 'payment',
       line_items: [
-        { quantity: '1', price_data: { currency: 'usd', unit_amount: '500', product_data: { name: 'One-off donation' } } },
+        {
+          quantity: '1',
+          price_data: { currency: 'usd', unit_amount: '500', product_data: { name: 'One-off donation' } },
+        },
       ],
       submit_type: 'donate',
       success_url: `${TEST_PUBLIC_URL}/thank-you?session_id={CHECKOUT_SESSION_ID}`,
@@ -102,7 +110,9 @@ describe('POST /api/checkout-sessions: happy paths', () => {
     });
     expect(res.status).toBe(201);
     const [call] = ctx.stripe.requestsTo('POST', '/v1/checkout/sessions');
-    expect(call?.params.success_url).toBe('https://news.example/support/thanks?ref=box&session_id={CHECKOUT_SESSION_ID}#top');
+    expect(call?.params.success_url).toBe(
+      'https://news.example/support/thanks?ref=box&session_id={CHECKOUT_SESSION_ID}#top',
+    );
     expect(call?.params.cancel_url).toBe('https://news.example/support');
   });
 

@@ -10,7 +10,8 @@ afterAll(() => ctx.close());
 beforeEach(() => ctx.reset());
 
 const gift = { frequency: 'monthly', amount: 500, currency: 'usd', campaign: 'newsletter' };
-const create = (body: unknown, key: string) => postJson(ctx.app, '/api/checkout-sessions', body, { 'Idempotency-Key': key });
+const create = (body: unknown, key: string) =>
+  postJson(ctx.app, '/api/checkout-sessions', body, { 'Idempotency-Key': key });
 
 describe('Idempotency-Key on POST /api/checkout-sessions', () => {
   it('the same key and body answer the same session, with one Stripe create', async () => {
@@ -25,7 +26,12 @@ describe('Idempotency-Key on POST /api/checkout-sessions', () => {
 
   it('the same key with another body -> 409 idempotency_key_reused', async () => {
     expect((await create(gift, 'box-2')).status).toBe(201);
-    await expectError(await create({ ...gift, amount: 1000 }, 'box-2'), 409, 'idempotency_key_reused', 'Idempotency-Key');
+    await expectError(
+      await create({ ...gift, amount: 1000 }, 'box-2'),
+      409,
+      'idempotency_key_reused',
+      'Idempotency-Key',
+    );
     expect(ctx.stripe.requestsTo('POST', '/v1/checkout/sessions')).toHaveLength(1);
   });
 

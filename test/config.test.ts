@@ -60,7 +60,10 @@ describe('configuration parsed at boot', () => {
   });
 
   it('accepts several webhook secrets for rotation', () => {
-    expect(loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_a, whsec_b' }).STRIPE_WEBHOOK_SECRET).toEqual(['whsec_a', 'whsec_b']);
+    expect(loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_a, whsec_b' }).STRIPE_WEBHOOK_SECRET).toEqual([
+      'whsec_a',
+      'whsec_b',
+    ]);
   });
 });
 
@@ -105,7 +108,11 @@ describe('donation options', () => {
   });
 
   it.each([
-    ['a minimum below Stripe minimum charge', { currencies: [{ currency: 'gbp', minimum: 20 }] }, /below Stripe's minimum charge of 30/],
+    [
+      'a minimum below Stripe minimum charge',
+      { currencies: [{ currency: 'gbp', minimum: 20 }] },
+      /below Stripe's minimum charge of 30/,
+    ],
     ['a preset outside the range', { currencies: [{ currency: 'usd', minimum: 1000 }] }, /outside 1000\.\.1000000/],
     ['an unknown currency', { currencies: [{ currency: 'xyz' }] }, /Stripe's minimum charge/],
     ['a currency twice', { currencies: [{ currency: 'usd' }, { currency: 'USD' }] }, /twice/],

@@ -29,7 +29,10 @@ describe('the server process (npm start)', () => {
   it.each([
     [{ PORT: 'x' }, /^reader-donations: configuration error: PORT: .*\(got "x"\)\n$/],
     [{ STRIPE_SECRET_KEY: 'pk_live_1' }, /^reader-donations: configuration error: STRIPE_SECRET_KEY: /],
-    [{ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DATABASE_CONNECT_TIMEOUT_MS: '500' }, /^reader-donations: error: .+\n$/],
+    [
+      { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DATABASE_CONNECT_TIMEOUT_MS: '500' },
+      /^reader-donations: error: .+\n$/,
+    ],
   ])('refuses to start with %o, in one line on stderr', async (env, line) => {
     const result = await runTs('src/server.ts', [], childEnv({ DATA_DIR: freshDir(), ...env }));
     expect(result.code).toBe(1);

@@ -19,6 +19,9 @@ export async function expectError(res: Response, status: number, code: string, f
 }
 
 export async function countRows(db: TestDatabase, table: 'checkout_sessions' | 'idempotency_keys') {
-  const { n } = await db.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const { n } = await db.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(n);
 }

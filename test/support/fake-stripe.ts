@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeStripeForm } from './form-decode.js';
 
@@ -74,7 +74,8 @@ export class FakeStripe {
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
-    const params = method === 'GET' || method === 'DELETE' ? decodeStripeForm(url.search.slice(1)) : decodeStripeForm(raw);
+    const params =
+      method === 'GET' || method === 'DELETE' ? decodeStripeForm(url.search.slice(1)) : decodeStripeForm(raw);
     this.requests.push({ method, path: url.pathname, headers: req.headers, params });
     const requestId = id('req');
 
@@ -98,9 +99,13 @@ export class FakeStripe {
         return;
       }
       if (fault.status) {
-        send(fault.status, { error: fault.error ?? { type: 'api_error', message: 'Injected failure' } }, {
-          ...(fault.shouldRetry === undefined ? {} : { 'stripe-should-retry': String(fault.shouldRetry) }),
-        });
+        send(
+          fault.status,
+          { error: fault.error ?? { type: 'api_error', message: 'Injected failure' } },
+          {
+            ...(fault.shouldRetry === undefined ? {} : { 'stripe-should-retry': String(fault.shouldRetry) }),
+          },
+        );
         return;
       }
     }
@@ -119,7 +124,11 @@ export class FakeStripe {
         return;
       }
       if (seen) {
-        res.writeHead(seen.status, { 'content-type': 'application/json', 'request-id': requestId, 'idempotent-replayed': 'true' });
+        res.writeHead(seen.status, {
+          'content-type': 'application/json',
+          'request-id': requestId,
+          'idempotent-replayed': 'true',
+        });
         res.end(seen.body);
         return;
       }
@@ -139,7 +148,10 @@ export class FakeStripe {
       const session = this.sessions.get(get[1]!);
       if (session) return [200, session];
     }
-    return [404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such resource: ${path}` } }];
+    return [
+      404,
+      { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such resource: ${path}` } },
+    ];
   }
 
   #createSession(p: Record<string, unknown>): Record<string, unknown> {

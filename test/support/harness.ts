@@ -58,7 +58,11 @@ export async function createTestContext(env: Record<string, string | undefined> 
       db: database.db,
       dbKind: database.kind,
       stripe: config.STRIPE_SECRET_KEY
-        ? createStripeClient({ secretKey: config.STRIPE_SECRET_KEY, apiUrl: config.STRIPE_API_URL, timeoutMs: config.STRIPE_TIMEOUT_MS })
+        ? createStripeClient({
+            secretKey: config.STRIPE_SECRET_KEY,
+            apiUrl: config.STRIPE_API_URL,
+            timeoutMs: config.STRIPE_TIMEOUT_MS,
+          })
         : undefined,
       clock,
       logger: createLogger(config.LOG_LEVEL, sink),
