@@ -7,4 +7,5 @@ declare global {
     json(): Promise<any>;
   }
 }
+
 export {};
