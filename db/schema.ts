@@ -1,7 +1,18 @@
-import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
 
 export type Frequency = 'once' | 'monthly' | 'annual';
 export type CheckoutStatus = 'open' | 'complete' | 'expired';
+export type PaymentState = 'pending' | 'succeeded' | 'failed';
+export type DisputeState = 'none' | 'open' | 'won' | 'lost';
+export type GiftStatus =
+  | 'pending'
+  | 'succeeded'
+  | 'failed'
+  | 'refunded'
+  | 'partially_refunded'
+  | 'disputed'
+  | 'dispute_lost';
+export type EventOutcome = 'pending' | 'processed' | 'ignored' | 'failed';
 
 export interface CheckoutSessionsTable {
   id: string;
@@ -15,6 +26,8 @@ export interface CheckoutSessionsTable {
   created_at: Date;
   expires_at: Date;
   updated_at: Date;
+  completed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  expired_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface IdempotencyKeysTable {
@@ -29,12 +42,109 @@ export interface IdempotencyKeysTable {
   created_at: Date;
 }
 
+export interface StripeEventsTable {
+  id: string;
+  type: string;
+  api_version: string | null;
+  created: Date;
+  livemode: boolean;
+  /** The verified event, as JSON text on write. */
+  payload: ColumnType<unknown, string, string>;
+  received_at: Date;
+  processed_at: Date | null;
+  outcome: EventOutcome;
+  error: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+}
+
+export interface SupportersTable {
+  id: string;
+  email: string;
+  name: string | null;
+  name_version: string | null;
+  stripe_customer_ids: ColumnType<string[], string[] | undefined, string[]>;
+  first_gift_at: Date | null;
+  last_gift_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface RecurringDonationsTable {
+  id: string;
+  supporter_id: string | null;
+  stripe_customer_id: string | null;
+  stripe_subscription_id: string;
+  checkout_session_id: string | null;
+  amount: number | null;
+  currency: string | null;
+  interval: 'month' | 'year' | null;
+  /** Stripe's subscription status: incomplete, active, past_due, canceled, ... */
+  status: string;
+  /** Version strings: see migration 2026_11_28_2230; the newest event wins. */
+  status_version: string | null;
+  snapshot_version: string | null;
+  invoice_version: string | null;
+  started_at: Date | null;
+  canceled_at: Date | null;
+  cancel_at_period_end: ColumnType<boolean, boolean | undefined, boolean>;
+  current_period_end: Date | null;
+  last_payment_at: Date | null;
+  failed_payment_attempts: ColumnType<number, number | undefined, number>;
+  campaign: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface GiftsTable {
+  id: string;
+  supporter_id: string | null;
+  stripe_customer_id: string | null;
+  frequency: Frequency;
+  amount: number;
+  currency: string;
+  payment_state: PaymentState;
+  refunded_amount: ColumnType<number, number | undefined, number>;
+  dispute_state: ColumnType<DisputeState, DisputeState | undefined, DisputeState>;
+  /** Derived in the database from payment_state, refunded_amount and dispute_state. */
+  status: GeneratedAlways<GiftStatus>;
+  /** The money this payment counts for in totals: 0 unless succeeded, minus refunds, 0 once a dispute is lost. */
+  net_amount: GeneratedAlways<number>;
+  stripe_checkout_session_id: string | null;
+  stripe_payment_intent_id: string | null;
+  stripe_invoice_id: string | null;
+  stripe_charge_id: string | null;
+  stripe_subscription_id: string | null;
+  campaign: string | null;
+  paid_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface PaymentAdjustmentsTable {
+  stripe_payment_intent_id: string;
+  stripe_charge_id: string | null;
+  stripe_invoice_id: string | null;
+  amount_refunded: ColumnType<number, number | undefined, number>;
+  dispute_state: ColumnType<DisputeState, DisputeState | undefined, DisputeState>;
+  updated_at: Date;
+}
+
 export interface Database {
   checkout_sessions: CheckoutSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
+  stripe_events: StripeEventsTable;
+  supporters: SupportersTable;
+  recurring_donations: RecurringDonationsTable;
+  gifts: GiftsTable;
+  payment_adjustments: PaymentAdjustmentsTable;
 }
 
 export type CheckoutSession = Selectable<CheckoutSessionsTable>;
 export type NewCheckoutSession = Insertable<CheckoutSessionsTable>;
 export type CheckoutSessionUpdate = Updateable<CheckoutSessionsTable>;
 export type IdempotencyKey = Selectable<IdempotencyKeysTable>;
+export type StripeEventRow = Selectable<StripeEventsTable>;
+export type Supporter = Selectable<SupportersTable>;
+export type Gift = Selectable<GiftsTable>;
+export type NewGift = Insertable<GiftsTable>;
+export type RecurringDonation = Selectable<RecurringDonationsTable>;

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
+import { webhookRoutes } from '../webhooks/route.js';
 import type { AppEnv } from './app-env.js';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
@@ -56,6 +57,7 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes(deps));
   app.route('/', donationOptionsRoutes(deps));
   app.route('/', checkoutSessionRoutes(deps));
+  app.route('/', webhookRoutes(deps));
 
   app.notFound(notFound);
   app.onError(onError);

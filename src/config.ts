@@ -100,6 +100,8 @@ const envSchema = z.object({
   CHECKOUT_SESSION_TTL_MINUTES: int(30, 1440, 60),
   IDEMPOTENCY_KEY_TTL_HOURS: int(1, 24 * 30, 24),
   API_BODY_LIMIT_BYTES: int(1024, 1_048_576, 16_384),
+  WEBHOOK_BODY_LIMIT_BYTES: int(1024, 16_777_216, 1_048_576),
+  WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400, 300),
   DONATION_CURRENCIES: optionalString.transform((v, ctx) => {
     const list = (v ?? 'usd,eur,gbp')
       .split(',')

@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 /** Every error code the API answers with; the README lists them. */
 export const ERROR_CODES = {
   invalid_request: 400,
+  invalid_signature: 400,
   not_found: 404,
   idempotency_key_reused: 409,
   idempotency_request_in_progress: 409,
@@ -12,6 +13,8 @@ export const ERROR_CODES = {
   database_unavailable: 503,
   payment_provider_timeout: 504,
   internal_error: 500,
+  event_processing_failed: 500,
+  webhook_unconfigured: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -33,3 +33,13 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
+
+/**
+ * What of an error may reach a log: its name, message and code. Database errors carry a `detail`
+ * with the offending values (an e-mail, say), so the whole object is never logged.
+ */
+export function errorFields(err: unknown): { name?: string; message: string; code?: string } {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+}

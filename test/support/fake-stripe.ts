@@ -32,6 +32,9 @@ const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
 export class FakeStripe {
   readonly requests: RecordedRequest[] = [];
   readonly sessions = new Map<string, Record<string, unknown>>();
+  /** Which invoice each PaymentIntent paid, as GET /v1/invoice_payments reports it. */
+  readonly invoicePayments: Array<{ invoice: string; payment_intent: string }> = [];
+  readonly charges = new Map<string, { id: string; payment_intent: string | null }>();
   readonly #faults: Fault[] = [];
   readonly #idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   #server: Server | undefined;
@@ -143,6 +146,25 @@ export class FakeStripe {
 
   #route(method: string, path: string, params: Record<string, unknown>): [number, unknown] {
     if (method === 'POST' && path === '/v1/checkout/sessions') return [200, this.#createSession(params)];
+    if (method === 'GET' && path === '/v1/invoice_payments') {
+      const payment = params.payment as { payment_intent?: string } | undefined;
+      const data = this.invoicePayments
+        .filter((p) => (!params.invoice || p.invoice === params.invoice) && (!payment?.payment_intent || p.payment_intent === payment.payment_intent))
+        .map((p) => ({
+          id: `inpay_${p.payment_intent}`,
+          object: 'invoice_payment',
+          invoice: p.invoice,
+          is_default: true,
+          status: 'paid',
+          payment: { type: 'payment_intent', payment_intent: p.payment_intent },
+        }));
+      return [200, { object: 'list', data, has_more: false, url: '/v1/invoice_payments' }];
+    }
+    const chargeMatch = /^\/v1\/charges\/(\w+)$/.exec(path);
+    if (method === 'GET' && chargeMatch) {
+      const found = this.charges.get(chargeMatch[1]!);
+      if (found) return [200, { object: 'charge', ...found }];
+    }
     const get = /^\/v1\/checkout\/sessions\/([\w]+)$/.exec(path);
     if (method === 'GET' && get) {
       const session = this.sessions.get(get[1]!);

@@ -83,6 +83,8 @@ export async function createTestContext(env: Record<string, string | undefined> 
       await database.truncate();
       stripe.requests.length = 0;
       stripe.sessions.clear();
+      stripe.invoicePayments.length = 0;
+      stripe.charges.clear();
       stripe.clearFaults();
       logs.length = 0;
       clock.set(TEST_NOW);

@@ -1,0 +1,7 @@
+/**
+ * A text that orders events: newer `created` first, then a rank (a more advanced state wins a tie
+ * within the same second), then the event id, so every arrival order picks the same winner.
+ */
+export function eventVersion(created: number, eventId: string, rank = 0): string {
+  return `${String(created).padStart(12, '0')}:${rank}:${eventId}`;
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Database } from '../../db/schema.js';
+
+export type Interval = 'month' | 'year';
+
+export interface SubscriptionSnapshot {
+  /** eventVersion of the customer.subscription.* event: the newest snapshot wins. */
+  version: string;
+  status: string;
+  amount: number | null;
+  currency: string | null;
+  interval: Interval | null;
+  cancelAtPeriodEnd: boolean;
+  canceledAt: Date | null;
+  startedAt: Date | null;
+}
+
+export interface RecurringFacts {
+  stripeSubscriptionId: string;
+  supporterId: string | null;
+  stripeCustomerId: string | null;
+  checkoutSessionId: string | null;
+  campaign: string | null;
+  /** Full state from a subscription event. */
+  snapshot?: SubscriptionSnapshot;
+  /** What a checkout or invoice event knows; used only until a subscription snapshot arrives. */
+  fill?: { amount: number | null; currency: string | null; interval: Interval | null; startedAt: Date | null };
+  /** A status implied by a checkout or invoice event (paid -> active, failed -> past_due). */
+  status?: { version: string; status: string };
+  /** From invoice events: the attempt count of the newest invoice outcome (0 once paid). */
+  invoice?: { version: string; failedAttempts: number };
+  lastPaymentAt?: Date | null;
+  currentPeriodEnd?: Date | null;
+  now: Date;
+}
+
+const TERMINAL = ['canceled', 'incomplete_expired'];
+
+function isTerminal(status: RawBuilder<unknown>) {
+  return sql`(${status} in (${sql.join(TERMINAL)}))`;
+}
+
+/**
+ * Creates or updates a recurring donation from whatever one event knows. Status moves to the newest
+ * event's, except that a canceled donation never comes back to life; snapshot fields follow the
+ * newest subscription event; dates only move forward.
+ */
+export async function upsertRecurringDonation(trx: Kysely<Database>, f: RecurringFacts): Promise<string> {
+  const status = f.snapshot ? { version: f.snapshot.version, status: f.snapshot.status } : f.status;
+  const ex = (c: string) => sql.ref<any>(`excluded.${c}`);
+  const cur = (c: string) => sql.ref<any>(`recurring_donations.${c}`);
+  const statusWins = sql`(${ex('status_version')} is not null and (${cur('status_version')} is null
+      or (${isTerminal(ex('status'))}, ${ex('status_version')}) > (${isTerminal(cur('status'))}, ${cur('status_version')})))`;
+  const snapshotWins = sql`(${ex('snapshot_version')} is not null and (${cur('snapshot_version')} is null
+      or ${ex('snapshot_version')} > ${cur('snapshot_version')}))`;
+  const fromSnapshot = (c: string) =>
+    sql<any>`case when ${snapshotWins} then ${ex(c)}
+             when ${cur('snapshot_version')} is null then coalesce(${cur(c)}, ${ex(c)})
+             else ${cur(c)} end`;
+
+  const { id } = await trx
+    .insertInto('recurring_donations')
+    .values({
+      id: randomUUID(),
+      supporter_id: f.supporterId,
+      stripe_customer_id: f.stripeCustomerId,
+      stripe_subscription_id: f.stripeSubscriptionId,
+      checkout_session_id: f.checkoutSessionId,
+      amount: f.snapshot?.amount ?? f.fill?.amount ?? null,
+      currency: (f.snapshot?.currency ?? f.fill?.currency ?? null)?.toLowerCase() ?? null,
+      interval: f.snapshot?.interval ?? f.fill?.interval ?? null,
+      status: status?.status ?? 'incomplete',
+      status_version: status?.version ?? null,
+      snapshot_version: f.snapshot?.version ?? null,
+      invoice_version: f.invoice?.version ?? null,
+      started_at: f.snapshot?.startedAt ?? f.fill?.startedAt ?? null,
+      canceled_at: f.snapshot?.canceledAt ?? null,
+      cancel_at_period_end: f.snapshot?.cancelAtPeriodEnd ?? false,
+      current_period_end: f.currentPeriodEnd ?? null,
+      last_payment_at: f.lastPaymentAt ?? null,
+      failed_payment_attempts: f.invoice?.failedAttempts ?? 0,
+      campaign: f.campaign,
+      created_at: f.now,
+      updated_at: f.now,
+    })
+    .onConflict((oc) =>
+      oc.column('stripe_subscription_id').doUpdateSet({
+        status: sql`case when ${statusWins} then ${ex('status')} else ${cur('status')} end`,
+        status_version: sql`case when ${statusWins} then ${ex('status_version')} else ${cur('status_version')} end`,
+        amount: fromSnapshot('amount'),
+        currency: fromSnapshot('currency'),
+        interval: fromSnapshot('interval'),
+        started_at: fromSnapshot('started_at'),
+        canceled_at: sql`case when ${snapshotWins} then ${ex('canceled_at')} else ${cur('canceled_at')} end`,
+        cancel_at_period_end: sql`case when ${snapshotWins} then ${ex('cancel_at_period_end')} else ${cur('cancel_at_period_end')} end`,
+        snapshot_version: sql`greatest(${cur('snapshot_version')}, ${ex('snapshot_version')})`,
+        failed_payment_attempts: sql`case when ${ex('invoice_version')} is not null and (${cur('invoice_version')} is null or ${ex('invoice_version')} > ${cur('invoice_version')}) then ${ex('failed_payment_attempts')} else ${cur('failed_payment_attempts')} end`,
+        invoice_version: sql`greatest(${cur('invoice_version')}, ${ex('invoice_version')})`,
+        current_period_end: sql`greatest(${cur('current_period_end')}, ${ex('current_period_end')})`,
+        last_payment_at: sql`greatest(${cur('last_payment_at')}, ${ex('last_payment_at')})`,
+        supporter_id: sql`coalesce(${cur('supporter_id')}, ${ex('supporter_id')})`,
+        stripe_customer_id: sql`coalesce(${cur('stripe_customer_id')}, ${ex('stripe_customer_id')})`,
+        checkout_session_id: sql`coalesce(${cur('checkout_session_id')}, ${ex('checkout_session_id')})`,
+        campaign: sql`coalesce(${cur('campaign')}, ${ex('campaign')})`,
+        updated_at: ex('updated_at'),
+      }),
+    )
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function findRecurringDonation(trx: Kysely<Database>, stripeSubscriptionId: string | null) {
+  if (!stripeSubscriptionId) return undefined;
+  return trx
+    .selectFrom('recurring_donations')
+    .select(['id', 'interval', 'campaign'])
+    .where('stripe_subscription_id', '=', stripeSubscriptionId)
+    .executeTakeFirst();
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/schema.js';
+
+export interface SupporterFacts {
+  email: string;
+  name: string | null;
+  stripeCustomerId: string | null;
+  /** eventVersion of the event that carries the name: the newest name wins. */
+  version: string;
+  now: Date;
+}
+
+/**
+ * Finds or creates the supporter for an e-mail (matched lower-cased), records the Stripe customer
+ * id, and claims gifts and recurring donations of that customer that arrived before any e-mail.
+ */
+export async function upsertSupporter(trx: Kysely<Database>, f: SupporterFacts): Promise<string> {
+  const customerIds = f.stripeCustomerId ? [f.stripeCustomerId] : [];
+  const row = await trx
+    .insertInto('supporters')
+    .values({
+      id: randomUUID(),
+      email: f.email.trim().toLowerCase(),
+      name: f.name,
+      name_version: f.name ? f.version : null,
+      stripe_customer_ids: customerIds,
+      first_gift_at: null,
+      last_gift_at: null,
+      created_at: f.now,
+      updated_at: f.now,
+    })
+    .onConflict((oc) =>
+      oc.column('email').doUpdateSet({
+        name: sql`case when excluded.name is not null and (supporters.name_version is null or excluded.name_version > supporters.name_version) then excluded.name else supporters.name end`,
+        name_version: sql`case when excluded.name is not null and (supporters.name_version is null or excluded.name_version > supporters.name_version) then excluded.name_version else supporters.name_version end`,
+        // Kept sorted and distinct, so the list is the same whatever order customers were seen in.
+        stripe_customer_ids: sql`array(select distinct unnest(supporters.stripe_customer_ids || excluded.stripe_customer_ids) order by 1)`,
+        updated_at: sql`excluded.updated_at`,
+      }),
+    )
+    .returning('id')
+    .executeTakeFirstOrThrow();
+
+  if (f.stripeCustomerId) {
+    const linkedGifts = await trx
+      .updateTable('gifts')
+      .set({ supporter_id: row.id })
+      .where('stripe_customer_id', '=', f.stripeCustomerId)
+      .where('supporter_id', 'is', null)
+      .executeTakeFirst();
+    await trx
+      .updateTable('recurring_donations')
+      .set({ supporter_id: row.id })
+      .where('stripe_customer_id', '=', f.stripeCustomerId)
+      .where('supporter_id', 'is', null)
+      .execute();
+    if (Number(linkedGifts.numUpdatedRows) > 0) await refreshGiftDates(trx, row.id);
+  }
+  return row.id;
+}
+
+/** The supporter a Stripe customer belongs to, if an event has told us its e-mail yet. */
+export async function supporterForCustomer(trx: Kysely<Database>, customerId: string | null): Promise<string | null> {
+  if (!customerId) return null;
+  const row = await trx
+    .selectFrom('supporters')
+    .select('id')
+    .where(sql<boolean>`stripe_customer_ids @> array[${customerId}]::text[]`)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+/** Re-derives first and last gift dates from the ledger: correct whatever order gifts arrived in. */
+export async function refreshGiftDates(trx: Kysely<Database>, supporterId: string): Promise<void> {
+  await sql`update supporters s set
+      first_gift_at = g.first_at,
+      last_gift_at = g.last_at
+    from (select min(paid_at) as first_at, max(paid_at) as last_at
+          from gifts where supporter_id = ${supporterId} and payment_state = 'succeeded') g
+    where s.id = ${supporterId}`.execute(trx);
+}
+
+/** The supporter for an event: by its e-mail when it has one, else by its Stripe customer. */
+export async function resolveSupporter(
+  trx: Kysely<Database>,
+  f: Omit<SupporterFacts, 'email'> & { email: string | null },
+): Promise<string | null> {
+  if (f.email) return upsertSupporter(trx, { ...f, email: f.email });
+  return supporterForCustomer(trx, f.stripeCustomerId);
+}

@@ -1,0 +1,88 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { HandlerResult } from './handler.js';
+import type { EventEnvelope } from './stripe-objects.js';
+
+function eventRow(event: EventEnvelope, raw: string, now: Date) {
+  return {
+    id: event.id,
+    type: event.type,
+    api_version: event.api_version ?? null,
+    created: new Date(event.created * 1000),
+    livemode: event.livemode,
+    payload: raw,
+    received_at: now,
+  };
+}
+
+export async function isProcessed(db: Kysely<Database>, eventId: string): Promise<boolean> {
+  const row = await db.selectFrom('stripe_events').select('processed_at').where('id', '=', eventId).executeTakeFirst();
+  return Boolean(row?.processed_at);
+}
+
+/**
+ * Stores the event (or takes up a stored one that failed) for processing in this transaction.
+ * False when it was processed already: a repeat delivery, or a concurrent one that committed first.
+ */
+export async function claimEvent(
+  trx: Kysely<Database>,
+  event: EventEnvelope,
+  raw: string,
+  now: Date,
+): Promise<boolean> {
+  const row = await trx
+    .insertInto('stripe_events')
+    .values({ ...eventRow(event, raw, now), outcome: 'pending', attempts: 1 })
+    .onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet({ attempts: sql`stripe_events.attempts + 1` })
+        .where('stripe_events.processed_at', 'is', null),
+    )
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function finishEvent(trx: Kysely<Database>, eventId: string, result: HandlerResult, now: Date) {
+  await trx
+    .updateTable('stripe_events')
+    .set({
+      processed_at: now,
+      outcome: result.outcome,
+      error: result.outcome === 'ignored' ? result.reason : null,
+    })
+    .where('id', '=', eventId)
+    .execute();
+}
+
+/** An event we deliberately do not act on is still kept, marked ignored with the reason. */
+export async function storeIgnored(db: Kysely<Database>, event: EventEnvelope, raw: string, now: Date, reason: string) {
+  await db
+    .insertInto('stripe_events')
+    .values({ ...eventRow(event, raw, now), outcome: 'ignored', processed_at: now, error: reason, attempts: 1 })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+/** Kept outside the rolled-back transaction, so the event waits for a retry or a replay. */
+export async function recordFailure(db: Kysely<Database>, event: EventEnvelope, raw: string, now: Date, error: string) {
+  await db
+    .insertInto('stripe_events')
+    .values({ ...eventRow(event, raw, now), outcome: 'failed', error, attempts: 1 })
+    .onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet({ outcome: 'failed', error, attempts: sql`stripe_events.attempts + 1` })
+        .where('stripe_events.processed_at', 'is', null),
+    )
+    .execute();
+}
+
+export async function failedEvents(db: Kysely<Database>, filter: { since?: Date; id?: string }) {
+  let q = db.selectFrom('stripe_events').select(['id', 'type', 'payload', 'outcome', 'processed_at']);
+  if (filter.id) q = q.where('id', '=', filter.id);
+  else q = q.where('outcome', '=', 'failed');
+  if (filter.since) q = q.where('received_at', '>=', filter.since);
+  return q.orderBy('created').orderBy('id').execute();
+}

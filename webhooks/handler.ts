@@ -1,0 +1,41 @@
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import type { Database } from '../db/schema.js';
+import type { Deps } from '../src/deps.js';
+import type { Logger } from '../src/logger.js';
+
+export interface EventMeta {
+  id: string;
+  type: string;
+  /** event.created, unix seconds: orders events for newest-wins rules. */
+  created: number;
+  createdAt: Date;
+}
+
+export interface HandlerContext {
+  trx: Kysely<Database>;
+  event: EventMeta;
+  /** From the injected clock: bookkeeping times (created_at, updated_at), never business order. */
+  now: Date;
+  logger: Logger;
+}
+
+export type HandlerResult = { outcome: 'processed' } | { outcome: 'ignored'; reason: string };
+
+export const processed: HandlerResult = { outcome: 'processed' };
+export const ignored = (reason: string): HandlerResult => ({ outcome: 'ignored', reason });
+
+/**
+ * One Stripe event type: how to read its object, which keys to lock, what to look up at Stripe
+ * before the transaction (never inside it), and the effect, applied in one transaction.
+ */
+export interface EventHandler<T = any, P = any> {
+  schema: z.ZodType<T>;
+  prepare?(object: T, deps: Deps): Promise<P>;
+  lockKeys(object: T, prepared: P): Array<string | null | undefined>;
+  apply(ctx: HandlerContext, object: T, prepared: P): Promise<HandlerResult>;
+}
+
+export function defineHandler<T, P = undefined>(h: EventHandler<T, P>): EventHandler<T, P> {
+  return h;
+}

@@ -1,0 +1,42 @@
+import { eventVersion } from '../../src/ledger/event-version.js';
+import { findRecurringDonation, upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
+import { supporterForCustomer } from '../../src/ledger/supporters.js';
+import { defineHandler, ignored, processed } from '../handler.js';
+import { subscriptionObject } from '../stripe-objects.js';
+import { asInterval, campaignOf, isOurs, keys, toDate } from './common.js';
+
+// incomplete < live states < ended: within one second, the more advanced state wins.
+const RANK: Record<string, number> = { incomplete: 0, canceled: 2, incomplete_expired: 2 };
+
+/** created, updated and deleted all carry the whole subscription: each is a snapshot, newest wins. */
+export const customerSubscription = defineHandler({
+  schema: subscriptionObject,
+  lockKeys: (s) => [keys.subscription(s.id), keys.customer(s.customer)],
+  async apply(ctx, s) {
+    const { trx, event, now } = ctx;
+    if (!isOurs(s.metadata) && !(await findRecurringDonation(trx, s.id))) {
+      return ignored('subscription not created by reader-donations');
+    }
+    const item = s.items.data[0]!;
+    await upsertRecurringDonation(trx, {
+      stripeSubscriptionId: s.id,
+      supporterId: await supporterForCustomer(trx, s.customer),
+      stripeCustomerId: s.customer,
+      checkoutSessionId: s.metadata.rd_checkout_id ?? null,
+      campaign: campaignOf(s.metadata),
+      snapshot: {
+        version: eventVersion(event.created, event.id, RANK[s.status] ?? 1),
+        status: s.status,
+        amount: item.price.unit_amount ?? null,
+        currency: item.price.currency,
+        interval: asInterval(item.price.recurring?.interval),
+        cancelAtPeriodEnd: s.cancel_at_period_end,
+        canceledAt: toDate(s.canceled_at),
+        startedAt: toDate(s.start_date),
+      },
+      currentPeriodEnd: toDate(item.current_period_end),
+      now,
+    });
+    return processed;
+  },
+});

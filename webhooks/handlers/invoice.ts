@@ -1,0 +1,110 @@
+import { eventVersion } from '../../src/ledger/event-version.js';
+import { upsertGift } from '../../src/ledger/gifts.js';
+import { findRecurringDonation, upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
+import { resolveSupporter } from '../../src/ledger/supporters.js';
+import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
+import { type InvoiceObject, invoiceObject } from '../stripe-objects.js';
+import { asInterval, campaignOf, frequencyOf, intervalOf, isOurs, keys, recurringFrequency, toDate } from './common.js';
+
+const subscriptionOf = (i: InvoiceObject) => i.parent?.subscription_details?.subscription ?? null;
+const metadataOf = (i: InvoiceObject) => i.parent?.subscription_details?.metadata ?? {};
+const periodEndOf = (i: InvoiceObject) =>
+  toDate(Math.max(0, ...(i.lines?.data ?? []).map((l) => l.period?.end ?? 0)) || null);
+
+const lockKeys = (i: InvoiceObject) => [
+  keys.invoice(i.id),
+  keys.subscription(subscriptionOf(i)),
+  keys.customer(i.customer),
+  keys.email(i.customer_email),
+];
+
+/** Ours when the subscription carries our tag, or is one we already know (created by our checkout). */
+async function ourSubscription(ctx: HandlerContext, i: InvoiceObject) {
+  const subscriptionId = subscriptionOf(i);
+  if (!subscriptionId) return { subscriptionId: null, known: undefined, ours: false };
+  const known = await findRecurringDonation(ctx.trx, subscriptionId);
+  return { subscriptionId, known, ours: isOurs(metadataOf(i)) || known !== undefined };
+}
+
+export const invoicePaid = defineHandler({
+  schema: invoiceObject,
+  lockKeys,
+  async apply(ctx, i) {
+    const { subscriptionId, known, ours } = await ourSubscription(ctx, i);
+    if (!subscriptionId || !ours) return ignored('invoice not for a reader-donations subscription');
+    const { trx, event, now } = ctx;
+    const metadata = metadataOf(i);
+    const frequency = recurringFrequency(metadata) ?? frequencyOf(known?.interval) ?? 'monthly';
+    const paidAt = toDate(i.status_transitions?.paid_at) ?? event.createdAt;
+    const supporterId = await resolveSupporter(trx, {
+      email: i.customer_email,
+      name: i.customer_name,
+      stripeCustomerId: i.customer,
+      version: eventVersion(event.created, event.id),
+      now,
+    });
+    await upsertRecurringDonation(trx, {
+      stripeSubscriptionId: subscriptionId,
+      supporterId,
+      stripeCustomerId: i.customer,
+      checkoutSessionId: metadata.rd_checkout_id ?? null,
+      campaign: campaignOf(metadata),
+      fill: {
+        amount: i.lines?.data[0]?.amount ?? (i.amount_paid || null),
+        currency: i.currency,
+        interval: asInterval(known?.interval) ?? intervalOf(frequency),
+        startedAt: null,
+      },
+      status: { version: eventVersion(event.created, event.id, 1), status: 'active' },
+      invoice: { version: eventVersion(event.created, event.id), failedAttempts: 0 },
+      lastPaymentAt: paidAt,
+      currentPeriodEnd: periodEndOf(i),
+      now,
+    });
+    if (i.amount_paid <= 0) return processed;
+    await upsertGift(trx, {
+      key: { column: 'stripe_invoice_id', value: i.id },
+      frequency,
+      amount: i.amount_paid,
+      currency: i.currency,
+      paymentState: 'succeeded',
+      paidAt,
+      supporterId,
+      stripeCustomerId: i.customer,
+      stripePaymentIntentId: null,
+      stripeSubscriptionId: subscriptionId,
+      campaign: campaignOf(metadata) ?? known?.campaign ?? null,
+      now,
+    });
+    return processed;
+  },
+});
+
+export const invoicePaymentFailed = defineHandler({
+  schema: invoiceObject,
+  lockKeys,
+  async apply(ctx, i) {
+    const { subscriptionId, ours } = await ourSubscription(ctx, i);
+    if (!subscriptionId || !ours) return ignored('invoice not for a reader-donations subscription');
+    const { trx, event, now } = ctx;
+    const metadata = metadataOf(i);
+    const supporterId = await resolveSupporter(trx, {
+      email: i.customer_email,
+      name: i.customer_name,
+      stripeCustomerId: i.customer,
+      version: eventVersion(event.created, event.id),
+      now,
+    });
+    await upsertRecurringDonation(trx, {
+      stripeSubscriptionId: subscriptionId,
+      supporterId,
+      stripeCustomerId: i.customer,
+      checkoutSessionId: metadata.rd_checkout_id ?? null,
+      campaign: campaignOf(metadata),
+      status: { version: eventVersion(event.created, event.id, 1), status: 'past_due' },
+      invoice: { version: eventVersion(event.created, event.id), failedAttempts: i.attempt_count },
+      now,
+    });
+    return processed;
+  },
+});

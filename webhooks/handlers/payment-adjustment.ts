@@ -1,0 +1,71 @@
+import type { DisputeState } from '../../db/schema.js';
+import type { Deps } from '../../src/deps.js';
+import { giftExistsForPaymentIntent, recordAdjustment } from '../../src/ledger/payment-adjustments.js';
+import { invoiceForPaymentIntent, paymentIntentForCharge } from '../../src/stripe/lookups.js';
+import { defineHandler, ignored, processed } from '../handler.js';
+import { type ChargeObject, chargeObject, type DisputeObject, disputeObject } from '../stripe-objects.js';
+import { keys } from './common.js';
+
+interface Located {
+  paymentIntentId: string | null;
+  invoiceId: string | null;
+}
+
+/**
+ * Finds what a refund or dispute belongs to before the transaction: a gift we hold by its
+ * PaymentIntent, else (a recurring payment, or one whose own event is still on its way) the
+ * invoice Stripe says the PaymentIntent paid.
+ */
+async function locate(deps: Deps, paymentIntentId: string | null, chargeId: string | null): Promise<Located> {
+  let pi = paymentIntentId;
+  if (!pi && chargeId && deps.stripe) pi = await paymentIntentForCharge(deps.stripe, chargeId, deps.config);
+  if (!pi) return { paymentIntentId: null, invoiceId: null };
+  if ((await giftExistsForPaymentIntent(deps.db, pi)) || !deps.stripe) return { paymentIntentId: pi, invoiceId: null };
+  return { paymentIntentId: pi, invoiceId: await invoiceForPaymentIntent(deps.stripe, pi, deps.config) };
+}
+
+const lockKeys = (_: unknown, at: Located) => [keys.paymentIntent(at.paymentIntentId), keys.invoice(at.invoiceId)];
+
+export const chargeRefunded = defineHandler<ChargeObject, Located>({
+  schema: chargeObject,
+  prepare: (c, deps) => locate(deps, c.payment_intent, c.id),
+  lockKeys,
+  async apply(ctx, c, at) {
+    if (!at.paymentIntentId) return ignored('charge without a PaymentIntent');
+    await recordAdjustment(ctx.trx, {
+      stripePaymentIntentId: at.paymentIntentId,
+      stripeChargeId: c.id,
+      stripeInvoiceId: at.invoiceId,
+      amountRefunded: c.amount_refunded,
+      now: ctx.now,
+    });
+    return processed;
+  },
+});
+
+function disputeStateOf(type: 'created' | 'closed', status: string): DisputeState {
+  if (status === 'lost') return 'lost';
+  if (status === 'won' || status === 'warning_closed') return 'won';
+  return type === 'closed' ? 'won' : 'open';
+}
+
+const disputeHandler = (type: 'created' | 'closed') =>
+  defineHandler<DisputeObject, Located>({
+    schema: disputeObject,
+    prepare: (d, deps) => locate(deps, d.payment_intent, d.charge),
+    lockKeys,
+    async apply(ctx, d, at) {
+      if (!at.paymentIntentId) return ignored('dispute without a PaymentIntent');
+      await recordAdjustment(ctx.trx, {
+        stripePaymentIntentId: at.paymentIntentId,
+        stripeChargeId: d.charge,
+        stripeInvoiceId: at.invoiceId,
+        disputeState: disputeStateOf(type, d.status),
+        now: ctx.now,
+      });
+      return processed;
+    },
+  });
+
+export const chargeDisputeCreated = disputeHandler('created');
+export const chargeDisputeClosed = disputeHandler('closed');

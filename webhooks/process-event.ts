@@ -1,0 +1,87 @@
+import Stripe from 'stripe';
+import type { Deps } from '../src/deps.js';
+import { lockKeys } from '../src/ledger/lock-keys.js';
+import { errorFields } from '../src/logger.js';
+import { claimEvent, finishEvent, isProcessed, recordFailure, storeIgnored } from './events-store.js';
+import type { EventMeta } from './handler.js';
+import { HANDLERS } from './handlers/index.js';
+import type { EventEnvelope } from './stripe-objects.js';
+
+export type DeliveryOutcome = 'processed' | 'ignored' | 'duplicate';
+
+/** The event is stored as failed (when the database lets us) and must be retried. */
+export class EventProcessingError extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly reason: string,
+  ) {
+    super(`event ${eventId} could not be processed: ${reason}`);
+    this.name = 'EventProcessingError';
+  }
+}
+
+// Deadlock and serialization failures are the database asking for a retry, not a bug.
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Applies one verified event exactly once: the effect and the "processed" mark commit together, so
+ * a repeat delivery (or two instances receiving it at once) finds it done and changes nothing.
+ */
+export async function processEvent(deps: Deps, event: EventEnvelope, raw: string): Promise<DeliveryOutcome> {
+  const { db, clock, config } = deps;
+  const log = deps.logger.child({ eventId: event.id, eventType: event.type });
+  const now = clock.now();
+
+  if (event.livemode !== config.stripeLivemode) {
+    log.warn({ livemode: event.livemode }, 'event mode does not match STRIPE_SECRET_KEY; ignored');
+    await storeIgnored(db, event, raw, now, `livemode ${event.livemode} does not match the configured key`);
+    return 'ignored';
+  }
+  const handler = HANDLERS[event.type];
+  if (!handler) {
+    await storeIgnored(db, event, raw, now, 'event type not handled');
+    return 'ignored';
+  }
+  if (event.api_version && event.api_version !== Stripe.API_VERSION) {
+    log.warn({ apiVersion: event.api_version, expected: Stripe.API_VERSION }, 'event rendered in another API version');
+  }
+  if (await isProcessed(db, event.id)) return 'duplicate';
+
+  const meta: EventMeta = {
+    id: event.id,
+    type: event.type,
+    created: event.created,
+    createdAt: new Date(event.created * 1000),
+  };
+  try {
+    const parsed = handler.schema.safeParse(event.data.object);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`data.object does not fit ${event.type}: ${issue?.path.join('.')}: ${issue?.message}`);
+    }
+    const prepared = handler.prepare ? await handler.prepare(parsed.data, deps) : undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction().execute(async (trx) => {
+          await lockKeys(trx, [`event:${event.id}`, ...handler.lockKeys(parsed.data, prepared)]);
+          if (!(await claimEvent(trx, event, raw, now))) return 'duplicate' as const;
+          const result = await handler.apply({ trx, event: meta, now, logger: log }, parsed.data, prepared);
+          await finishEvent(trx, event.id, result, now);
+          if (result.outcome === 'ignored') log.info({ reason: result.reason }, 'event ignored');
+          return result.outcome;
+        });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+      }
+    }
+  } catch (err) {
+    const reason = errorFields(err).message;
+    log.error({ err: errorFields(err) }, 'event processing failed; stored for retry');
+    await recordFailure(db, event, raw, now, reason).catch((e) =>
+      log.error({ err: errorFields(e) }, 'could not record the failed event; Stripe will redeliver it'),
+    );
+    throw new EventProcessingError(event.id, reason);
+  }
+}
