@@ -97,7 +97,9 @@ describe('checkout.session.* events', () => {
       paymentIntent: 'pi_shop',
       metadata: { order: '123' },
     });
-    const res = await deliver(ctx.app, event('checkout.session.completed', foreign, { created: T0 }), { timestamp: NOW });
+    const res = await deliver(ctx.app, event('checkout.session.completed', foreign, { created: T0 }), {
+      timestamp: NOW,
+    });
     expect(await res.json()).toEqual({ received: true, outcome: 'ignored' });
     const snap = await ledgerSnapshot(ctx.database);
     expect(snap.gifts).toEqual([]);
@@ -119,7 +121,9 @@ describe('checkout.session.* events', () => {
       customer: 'cus_x',
       paymentIntent: null,
     });
-    const res = await deliver(ctx.app, event('checkout.session.expired', expired, { created: T0 + 3600 }), { timestamp: NOW });
+    const res = await deliver(ctx.app, event('checkout.session.expired', expired, { created: T0 + 3600 }), {
+      timestamp: NOW,
+    });
     expect(res.status).toBe(200);
     const row = await ctx.database.db.selectFrom('checkout_sessions').selectAll().executeTakeFirstOrThrow();
     expect(row.status).toBe('expired');
@@ -214,7 +218,12 @@ describe('refunds and disputes', () => {
     expect(snap.gifts[0]).toMatchObject({ status: 'partially_refunded', refunded_amount: 500, net_amount: 1500 });
     await deliverAll(ctx.app, history.events.slice(2), NOW);
     snap = await ledgerSnapshot(ctx.database);
-    expect(snap.gifts[0]).toMatchObject({ status: 'refunded', refunded_amount: 2000, net_amount: 0, stripe_charge_id: 'ch_once1' });
+    expect(snap.gifts[0]).toMatchObject({
+      status: 'refunded',
+      refunded_amount: 2000,
+      net_amount: 0,
+      stripe_charge_id: 'ch_once1',
+    });
     expect(snap.totals).toEqual([{ currency: 'usd', net: 0 }]);
   });
 
@@ -237,7 +246,10 @@ describe('refunds and disputes', () => {
     expect((await ledgerSnapshot(ctx.database)).gifts[0]).toMatchObject({ status: 'dispute_lost', net_amount: 0 });
     await deliverAll(ctx.app, disputed(2, T0, 'won').events, NOW);
     const snap = await ledgerSnapshot(ctx.database);
-    expect(snap.gifts.find((g) => g.stripe_payment_intent_id === 'pi_once2')).toMatchObject({ status: 'succeeded', net_amount: 5000 });
+    expect(snap.gifts.find((g) => g.stripe_payment_intent_id === 'pi_once2')).toMatchObject({
+      status: 'succeeded',
+      net_amount: 5000,
+    });
     expect(snap.totals).toEqual([{ currency: 'gbp', net: 5000 }]);
   });
 });
@@ -254,9 +266,13 @@ describe('delivery rules', () => {
   });
 
   it('a type we do not handle is 200 and stored as ignored', async () => {
-    const res = await deliver(ctx.app, event('customer.created', { id: 'cus_1', object: 'customer' }, { created: T0 }), {
-      timestamp: NOW,
-    });
+    const res = await deliver(
+      ctx.app,
+      event('customer.created', { id: 'cus_1', object: 'customer' }, { created: T0 }),
+      {
+        timestamp: NOW,
+      },
+    );
     expect(await res.json()).toEqual({ received: true, outcome: 'ignored' });
     const row = await ctx.database.db.selectFrom('stripe_events').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({ type: 'customer.created', outcome: 'ignored', error: 'event type not handled' });

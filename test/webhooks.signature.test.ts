@@ -86,11 +86,7 @@ describe('POST /webhooks/stripe: signature', () => {
 
   it('answers 503 when no secret is configured: verification is never skipped', async () => {
     ctx.rebuild({ STRIPE_WEBHOOK_SECRET: undefined });
-    const error = await expectError(
-      await deliver(ctx.app, sample(), { timestamp: NOW }),
-      503,
-      'webhook_unconfigured',
-    );
+    const error = await expectError(await deliver(ctx.app, sample(), { timestamp: NOW }), 503, 'webhook_unconfigured');
     expect(error.message).toContain('STRIPE_WEBHOOK_SECRET');
     expect(await storedEvents()).toHaveLength(0);
     ctx.rebuild();

@@ -149,7 +149,11 @@ export class FakeStripe {
     if (method === 'GET' && path === '/v1/invoice_payments') {
       const payment = params.payment as { payment_intent?: string } | undefined;
       const data = this.invoicePayments
-        .filter((p) => (!params.invoice || p.invoice === params.invoice) && (!payment?.payment_intent || p.payment_intent === payment.payment_intent))
+        .filter(
+          (p) =>
+            (!params.invoice || p.invoice === params.invoice) &&
+            (!payment?.payment_intent || p.payment_intent === payment.payment_intent),
+        )
         .map((p) => ({
           id: `inpay_${p.payment_intent}`,
           object: 'invoice_payment',

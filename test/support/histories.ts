@@ -23,7 +23,11 @@ function ids(n: number, kind: string) {
   };
 }
 
-export function oneOff(n: number, t: number, o: { amount?: number; currency?: string; campaign?: string } = {}): History {
+export function oneOff(
+  n: number,
+  t: number,
+  o: { amount?: number; currency?: string; campaign?: string } = {},
+): History {
   const i = ids(n, 'once');
   const amount = o.amount ?? 1000;
   const session = checkoutSession({
@@ -144,12 +148,20 @@ export function recurring(
   }
   if (o.cancel) {
     events.push(
-      event('customer.subscription.updated', sub('active', last + DAY, { cancelAtPeriodEnd: true, canceledAt: last + DAY }), {
-        created: last + DAY,
-      }),
-      event('customer.subscription.deleted', sub('canceled', last + 10 * DAY, { cancelAtPeriodEnd: true, canceledAt: last + DAY }), {
-        created: last + 10 * DAY,
-      }),
+      event(
+        'customer.subscription.updated',
+        sub('active', last + DAY, { cancelAtPeriodEnd: true, canceledAt: last + DAY }),
+        {
+          created: last + DAY,
+        },
+      ),
+      event(
+        'customer.subscription.deleted',
+        sub('canceled', last + 10 * DAY, { cancelAtPeriodEnd: true, canceledAt: last + DAY }),
+        {
+          created: last + 10 * DAY,
+        },
+      ),
     );
   }
   return { name: `${frequency} ${n}`, events };
@@ -183,9 +195,13 @@ export function refundedRenewal(n: number, t: number): History {
     name: `refunded renewal ${n}`,
     events: [
       ...base.events,
-      event('charge.refunded', charge({ id: `ch_renewal_${n}`, paymentIntent: pi, customer: i.cus, amount: 500, amountRefunded: 500 }), {
-        created: at,
-      }),
+      event(
+        'charge.refunded',
+        charge({ id: `ch_renewal_${n}`, paymentIntent: pi, customer: i.cus, amount: 500, amountRefunded: 500 }),
+        {
+          created: at,
+        },
+      ),
     ],
     arrange(stripe) {
       stripe.invoicePayments.push({ invoice: `in_${i.sub}_1`, payment_intent: pi });

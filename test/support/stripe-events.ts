@@ -90,7 +90,14 @@ export function invoice(o: {
     },
     lines: {
       ...fixture.lines,
-      data: [{ ...line, amount: o.amountPaid, currency: o.currency ?? 'usd', period: { start: o.periodStart, end: o.periodEnd } }],
+      data: [
+        {
+          ...line,
+          amount: o.amountPaid,
+          currency: o.currency ?? 'usd',
+          period: { start: o.periodStart, end: o.periodEnd },
+        },
+      ],
     },
   });
 }
@@ -159,7 +166,13 @@ export function charge(o: {
   });
 }
 
-export function dispute(o: { id: string; charge: string; paymentIntent: string; amount: number; status: string }): Json {
+export function dispute(o: {
+  id: string;
+  charge: string;
+  paymentIntent: string;
+  amount: number;
+  status: string;
+}): Json {
   return from('dispute', {
     id: o.id,
     charge: o.charge,
@@ -200,7 +213,11 @@ const signer = new Stripe('sk_test_signer');
 
 /** Signs exactly the string it POSTs, as Stripe does, with the SDK's own test helper. */
 export function signedHeader(payload: string, secret = WEBHOOK_SECRET, timestamp?: number): string {
-  return signer.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp === undefined ? {} : { timestamp }) });
+  return signer.webhooks.generateTestHeaderString({
+    payload,
+    secret,
+    ...(timestamp === undefined ? {} : { timestamp }),
+  });
 }
 
 export async function deliver(

@@ -6,7 +6,7 @@ import { upsertRecurringDonation } from '../../src/ledger/recurring-donations.js
 import { resolveSupporter } from '../../src/ledger/supporters.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
 import { type CheckoutSessionObject, checkoutSessionObject } from '../stripe-objects.js';
-import { campaignOf, intervalOf, isOurs, keys, recurringFrequency, toDate } from './common.js';
+import { campaignOf, intervalOf, isOurs, keys, recurringFrequency } from './common.js';
 
 type Outcome = 'completed' | 'async_payment_succeeded' | 'async_payment_failed';
 
