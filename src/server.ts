@@ -1,11 +1,11 @@
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import { buildDeps } from './build-deps.js';
 import { systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
 import { openConfiguredDatabase } from './database.js';
 import { createLogger } from './logger.js';
 import { fatal } from './process-exit.js';
-import { createStripeClient } from './stripe/client.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -23,16 +23,13 @@ async function main(): Promise<void> {
     return fatal(err);
   }
 
-  const stripe = config.STRIPE_SECRET_KEY
-    ? createStripeClient({
-        secretKey: config.STRIPE_SECRET_KEY,
-        apiUrl: config.STRIPE_API_URL,
-        timeoutMs: config.STRIPE_TIMEOUT_MS,
-      })
-    : undefined;
-  if (!stripe) logger.warn('STRIPE_SECRET_KEY is not set: checkout answers 503 payment_provider_unconfigured');
+  const deps = buildDeps(config, database, systemClock, logger);
+  if (!deps.stripe) logger.warn('STRIPE_SECRET_KEY is not set: checkout answers 503 payment_provider_unconfigured');
+  if (config.STRIPE_WEBHOOK_SECRET.length === 0) {
+    logger.warn('STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe answers 503 webhook_unconfigured');
+  }
 
-  const app = createApp({ config, db: database.db, dbKind: database.kind, stripe, clock: systemClock, logger });
+  const app = createApp(deps);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info(
       { port: info.port, database: database.kind, dataDir: database.kind === 'pglite' ? config.DATA_DIR : undefined },

@@ -2,11 +2,11 @@ import { Writable } from 'node:stream';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/app.js';
 import type { AppEnv } from '../../src/app-env.js';
+import { buildDeps } from '../../src/build-deps.js';
 import { fixedClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
-import { createStripeClient } from '../../src/stripe/client.js';
 import { FakeStripe } from './fake-stripe.js';
 import { createTestDatabase, type TestDatabase } from './test-db.js';
 
@@ -53,20 +53,7 @@ export async function createTestContext(env: Record<string, string | undefined> 
 
   const build = (overrides: Record<string, string | undefined>) => {
     const config = loadConfig({ ...baseEnv(stripe.url), ...overrides });
-    const deps: Deps = {
-      config,
-      db: database.db,
-      dbKind: database.kind,
-      stripe: config.STRIPE_SECRET_KEY
-        ? createStripeClient({
-            secretKey: config.STRIPE_SECRET_KEY,
-            apiUrl: config.STRIPE_API_URL,
-            timeoutMs: config.STRIPE_TIMEOUT_MS,
-          })
-        : undefined,
-      clock,
-      logger: createLogger(config.LOG_LEVEL, sink),
-    };
+    const deps = buildDeps(config, database, clock, createLogger(config.LOG_LEVEL, sink));
     return { deps, app: createApp(deps) };
   };
 

@@ -1,0 +1,18 @@
+import type { DatabaseHandle } from '../db/connect.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Deps } from './deps.js';
+import type { Logger } from './logger.js';
+import { createStripeClient } from './stripe/client.js';
+
+/** The one place the dependencies are assembled, for the server and for operations commands. */
+export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock, logger: Logger): Deps {
+  const stripe = config.STRIPE_SECRET_KEY
+    ? createStripeClient({
+        secretKey: config.STRIPE_SECRET_KEY,
+        apiUrl: config.STRIPE_API_URL,
+        timeoutMs: config.STRIPE_TIMEOUT_MS,
+      })
+    : undefined;
+  return { config, db: database.db, dbKind: database.kind, stripe, clock, logger };
+}

@@ -1,0 +1,34 @@
+import type { Deps } from '../src/deps.js';
+import { failedEvents } from './events-store.js';
+import { type DeliveryOutcome, EventProcessingError, processEvent } from './process-event.js';
+import { eventEnvelope } from './stripe-objects.js';
+
+export interface ReplayResult {
+  id: string;
+  type: string;
+  outcome: DeliveryOutcome | 'failed';
+  error?: string;
+}
+
+/**
+ * Re-processes stored events that failed (all of them, those received since a time, or one by id),
+ * oldest first. Safe to run any number of times: a processed event is never applied twice.
+ */
+export async function replayEvents(deps: Deps, filter: { since?: Date; id?: string }): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  for (const row of await failedEvents(deps.db, filter)) {
+    const payload = typeof row.payload === 'string' ? row.payload : JSON.stringify(row.payload);
+    const event = eventEnvelope.safeParse(JSON.parse(payload));
+    if (!event.success) {
+      results.push({ id: row.id, type: row.type, outcome: 'failed', error: 'stored payload is not a Stripe event' });
+      continue;
+    }
+    try {
+      results.push({ id: row.id, type: row.type, outcome: await processEvent(deps, event.data, payload) });
+    } catch (err) {
+      if (!(err instanceof EventProcessingError)) throw err;
+      results.push({ id: row.id, type: row.type, outcome: 'failed', error: err.reason });
+    }
+  }
+  return results;
+}
