@@ -28,6 +28,8 @@ export interface CheckoutSessionsTable {
   updated_at: Date;
   completed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   expired_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The donation box's random reader id, to close that reader's deferral when they give. */
+  reader_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IdempotencyKeysTable {
@@ -129,6 +131,43 @@ export interface PaymentAdjustmentsTable {
   updated_at: Date;
 }
 
+export type ReminderStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled' | 'converted';
+
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+export interface RemindersTable {
+  id: string;
+  kind: 'email' | 'deferral';
+  email: Nullable<string>;
+  reader_id: Nullable<string>;
+  remind_at: Date;
+  frequency: Nullable<Frequency>;
+  amount: Nullable<number>;
+  currency: Nullable<string>;
+  campaign: Nullable<string>;
+  consent_version: Nullable<string>;
+  consented_at: Nullable<Date>;
+  status: ReminderStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Nullable<Date>;
+  claimed_until: Nullable<Date>;
+  last_error: Nullable<string>;
+  cancel_token_hash: Nullable<string>;
+  sent_at: Nullable<Date>;
+  cancelled_at: Nullable<Date>;
+  converted_at: Nullable<Date>;
+  closed_at: Nullable<Date>;
+  email_erased_at: Nullable<Date>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface RateLimitCountersTable {
+  bucket: string;
+  window_start: Date;
+  count: number;
+}
+
 export interface Database {
   checkout_sessions: CheckoutSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -137,6 +176,8 @@ export interface Database {
   recurring_donations: RecurringDonationsTable;
   gifts: GiftsTable;
   payment_adjustments: PaymentAdjustmentsTable;
+  reminders: RemindersTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 export type CheckoutSession = Selectable<CheckoutSessionsTable>;
@@ -148,3 +189,4 @@ export type Supporter = Selectable<SupportersTable>;
 export type Gift = Selectable<GiftsTable>;
 export type NewGift = Insertable<GiftsTable>;
 export type RecurringDonation = Selectable<RecurringDonationsTable>;
+export type Reminder = Selectable<RemindersTable>;

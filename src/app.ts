@@ -10,6 +10,7 @@ import { notFound, onError } from './http/errors-middleware.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
 import { donationOptionsRoutes } from './routes/donation-options.js';
 import { healthRoutes } from './routes/health.js';
+import { reminderRoutes } from './routes/reminders.js';
 
 export function createApp(deps: Deps) {
   const { config } = deps;
@@ -44,19 +45,19 @@ export function createApp(deps: Deps) {
       maxAge: 600,
     }),
   );
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: config.API_BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new ApiError('payload_too_large', `request body must be at most ${config.API_BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: config.API_BODY_LIMIT_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', `request body must be at most ${config.API_BODY_LIMIT_BYTES} bytes`);
+    },
+  });
+  // Webhooks have their own, larger limit (webhooks/route.ts); everything else gets this one.
+  app.use((c, next) => (c.req.path.startsWith('/webhooks/') ? next() : limitBody(c, next)));
 
   app.route('/', healthRoutes(deps));
   app.route('/', donationOptionsRoutes(deps));
   app.route('/', checkoutSessionRoutes(deps));
+  app.route('/', reminderRoutes(deps));
   app.route('/', webhookRoutes(deps));
 
   app.notFound(notFound);

@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import type { Logger } from './logger.js';
+import { createMailer } from './reminders/mailer.js';
 import { createStripeClient } from './stripe/client.js';
 
 /** The one place the dependencies are assembled, for the server and for operations commands. */
@@ -14,5 +15,5 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
         timeoutMs: config.STRIPE_TIMEOUT_MS,
       })
     : undefined;
-  return { config, db: database.db, dbKind: database.kind, stripe, clock, logger };
+  return { config, db: database.db, dbKind: database.kind, stripe, mailer: createMailer(config), clock, logger };
 }

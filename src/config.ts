@@ -114,6 +114,26 @@ const envSchema = z.object({
     return list;
   }),
   DONATION_OPTIONS_FILE: optionalString,
+  TRUST_PROXY: int(0, 10, 0),
+  NEWSROOM_NAME: optionalString.transform((v) => v ?? 'our newsroom'),
+  DONATE_URL: optionalString.pipe(httpUrl.optional()),
+  SMTP_URL: optionalString.refine(
+    (v) => v === undefined || /^smtps?:\/\//.test(v),
+    'must be an smtp:// or smtps:// URL',
+  ),
+  MAIL_FROM: optionalString.transform((v) => v ?? 'Reader donations <donations@localhost>'),
+  SMTP_TIMEOUT_MS: int(100, 120_000, 10_000),
+  REMINDER_SWEEP_INTERVAL_SECONDS: int(0, 86_400, 60),
+  REMINDER_BATCH_SIZE: int(1, 10_000, 100),
+  REMINDER_MAX_ATTEMPTS: int(1, 50, 5),
+  REMINDER_RETRY_BASE_SECONDS: int(1, 86_400, 60),
+  REMINDER_SEND_LEASE_SECONDS: int(10, 86_400, 300),
+  REMINDER_DEFAULT_DAYS: int(1, 365, 30),
+  REMINDER_RETENTION_DAYS: int(0, 3650, 30),
+  REMINDER_CONSENT_VERSION: optionalString.transform((v) => v ?? '1'),
+  REMINDER_RATE_LIMIT_PER_EMAIL: int(1, 100_000, 3),
+  REMINDER_RATE_LIMIT_PER_IP: int(1, 100_000, 10),
+  REMINDER_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400, 3600),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
@@ -123,8 +143,11 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config extends Omit<Env, 'PUBLIC_URL' | 'DONATION_CURRENCIES' | 'DONATION_OPTIONS_FILE'> {
+export interface Config
+  extends Omit<Env, 'PUBLIC_URL' | 'DONATE_URL' | 'DONATION_CURRENCIES' | 'DONATION_OPTIONS_FILE'> {
   PUBLIC_URL: string;
+  /** The donation page reminder e-mails link to: DONATE_URL, else PUBLIC_URL/donate. */
+  DONATE_URL: string;
   donationOptions: DonationOptions;
   /** sk_live_/rk_live_ -> true; used to refuse events from the other mode. */
   stripeLivemode: boolean;
@@ -160,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     ...rest,
     PUBLIC_URL: publicUrl,
+    DONATE_URL: e.DONATE_URL ?? `${publicUrl}/donate`,
     donationOptions,
     stripeLivemode: e.STRIPE_SECRET_KEY?.includes('_live_') ?? false,
   };

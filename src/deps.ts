@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import type { Mailer } from './reminders/mailer.js';
 
 /** Everything the app needs, built once at start-up (src/server.ts) or by a test. */
 export interface Deps {
@@ -13,6 +14,8 @@ export interface Deps {
   dbKind: DatabaseKind;
   /** Undefined when STRIPE_SECRET_KEY is not set: payment routes answer 503. */
   stripe: Stripe | undefined;
+  /** Undefined when SMTP_URL is not set: reminder e-mails stay queued. */
+  mailer: Mailer | undefined;
   clock: Clock;
   logger: Logger;
 }

@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   idempotency_key_reused: 409,
   idempotency_request_in_progress: 409,
   payload_too_large: 413,
+  rate_limited: 429,
   payment_provider_error: 502,
   payment_provider_unconfigured: 503,
   database_unavailable: 503,

@@ -4,8 +4,9 @@ import { buildDeps } from './build-deps.js';
 import { systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
 import { openConfiguredDatabase } from './database.js';
-import { createLogger } from './logger.js';
+import { createLogger, errorFields } from './logger.js';
 import { fatal } from './process-exit.js';
+import { scheduleReminderSweeps } from './reminders/scheduler.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -29,7 +30,13 @@ async function main(): Promise<void> {
     logger.warn('STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe answers 503 webhook_unconfigured');
   }
 
+  if (!deps.mailer) logger.warn('SMTP_URL is not set: reminder e-mails stay queued until it is');
+
   const app = createApp(deps);
+  const sweeps =
+    config.REMINDER_SWEEP_INTERVAL_SECONDS > 0
+      ? scheduleReminderSweeps(deps, config.REMINDER_SWEEP_INTERVAL_SECONDS)
+      : undefined;
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info(
       { port: info.port, database: database.kind, dataDir: database.kind === 'pglite' ? config.DATA_DIR : undefined },
@@ -48,8 +55,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
-    server.close(async () => {
-      await database.close().catch((err) => logger.error({ err }, 'closing the database failed'));
+    // Stop taking connections, let in-flight requests and a running sweep finish, then close.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    void Promise.all([closed, sweeps?.stop()]).then(async () => {
+      deps.mailer?.close();
+      await database.close().catch((err) => logger.error({ err: errorFields(err) }, 'closing the database failed'));
       clearTimeout(force);
       process.exit(0);
     });

@@ -13,9 +13,11 @@ export interface CheckoutRequest {
   campaign?: string | undefined;
   successUrl?: string | undefined;
   cancelUrl?: string | undefined;
+  /** The donation box's reader id: closes that reader's deferral when the checkout completes. */
+  readerId?: string | undefined;
 }
 
-const optionalText = (max: number, name: string) =>
+export const optionalText = (max: number, name: string) =>
   z
     .string({ error: `${name} must be a string` })
     .trim()
@@ -47,12 +49,18 @@ export const emailField = z
 
 export const campaignField = optionalText(100, 'campaign');
 
+/** A random id the donation box keeps in the browser: no personal data. */
+export const readerIdField = z
+  .string({ error: 'readerId must be a string' })
+  .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'readerId must be 16 to 128 letters, digits, - or _' });
+
 const checkoutBody = z.object({
   ...giftChoiceShape,
   email: emailField,
   campaign: campaignField,
   successUrl: optionalText(2048, 'successUrl'),
   cancelUrl: optionalText(2048, 'cancelUrl'),
+  readerId: readerIdField.optional(),
 });
 
 /** Range-checks an amount against the configured currency; throws a 400 naming the field. */

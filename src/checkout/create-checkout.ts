@@ -121,6 +121,7 @@ export async function createCheckout(
         amount: request.amount,
         currency: request.currency,
         campaign: request.campaign ?? null,
+        reader_id: request.readerId ?? null,
         livemode: session.livemode,
         created_at: now,
         expires_at: expiresAt,

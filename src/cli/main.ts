@@ -8,6 +8,7 @@ import { openConfiguredDatabase } from '../database.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../logger.js';
 import { fatal } from '../process-exit.js';
+import { sendDueReminders } from '../reminders/send-due.js';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -16,6 +17,7 @@ commands:
   webhooks events                          the Stripe event types to subscribe the endpoint to, one per line
   webhooks replay [--since ISO] [--id evt_...]
                                            re-process stored events that failed (all, since a time, or one)
+  reminders send-due                       send due reminder e-mails once (for cron), erase expired addresses
   help                                     this text`;
 
 class UsageError extends Error {}
@@ -41,6 +43,18 @@ function parseReplay(args: string[]) {
 }
 
 const commands: Record<string, Command<any>> = {
+  'reminders send-due': {
+    database: true,
+    async run(_args, deps) {
+      const r = await sendDueReminders(deps!);
+      if (!r.mailEnabled) out('SMTP_URL is not set: due reminders stay queued');
+      out(
+        `sent ${r.sent}, retrying ${r.retried}, failed ${r.failed}, interrupted ${r.interrupted}, addresses erased ${r.erased}`,
+      );
+      deps!.mailer?.close();
+      return r.failed > 0 ? 1 : 0;
+    },
+  },
   'db migrate': {
     database: true,
     async run(_args, deps) {

@@ -1,9 +1,14 @@
 import type { PaymentState } from '../../db/schema.js';
-import { markCheckoutComplete, markCheckoutExpired } from '../../src/checkout/checkout-sessions-queries.js';
+import {
+  findCheckoutByStripeId,
+  markCheckoutComplete,
+  markCheckoutExpired,
+} from '../../src/checkout/checkout-sessions-queries.js';
 import { eventVersion } from '../../src/ledger/event-version.js';
 import { upsertGift } from '../../src/ledger/gifts.js';
 import { upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
 import { resolveSupporter } from '../../src/ledger/supporters.js';
+import { convertReminders } from '../../src/reminders/reminders-queries.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
 import { type CheckoutSessionObject, checkoutSessionObject } from '../stripe-objects.js';
 import { campaignOf, intervalOf, isOurs, keys, recurringFrequency } from './common.js';
@@ -38,6 +43,11 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
     now,
   });
   await markCheckoutComplete(trx, s.id, event.createdAt, now);
+  if (outcome !== 'async_payment_failed') {
+    // The reader gave: reminders for this e-mail, and the deferral of the reader who checked out, close.
+    const checkout = await findCheckoutByStripeId(trx, s.id);
+    await convertReminders(trx, { email, readerId: checkout?.reader_id ?? null }, event.createdAt, now);
+  }
   const checkoutId = s.metadata.rd_checkout_id ?? s.client_reference_id;
   const campaign = campaignOf(s.metadata);
 

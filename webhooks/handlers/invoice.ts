@@ -2,6 +2,7 @@ import { eventVersion } from '../../src/ledger/event-version.js';
 import { upsertGift } from '../../src/ledger/gifts.js';
 import { findRecurringDonation, upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
 import { resolveSupporter } from '../../src/ledger/supporters.js';
+import { convertReminders } from '../../src/reminders/reminders-queries.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
 import { type InvoiceObject, invoiceObject } from '../stripe-objects.js';
 import { asInterval, campaignOf, frequencyOf, intervalOf, isOurs, keys, recurringFrequency, toDate } from './common.js';
@@ -61,6 +62,7 @@ export const invoicePaid = defineHandler({
       currentPeriodEnd: periodEndOf(i),
       now,
     });
+    await convertReminders(trx, { email: i.customer_email }, paidAt, now);
     if (i.amount_paid <= 0) return processed;
     await upsertGift(trx, {
       key: { column: 'stripe_invoice_id', value: i.id },

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { ApiError } from '../errors.js';
+
+export interface Limit {
+  /** What is counted, e.g. "reminder:ip:203.0.113.9"; e-mail addresses are hashed by the caller. */
+  bucket: string;
+  max: number;
+  windowSeconds: number;
+}
+
+/** An identifier that can sit in a bucket name without being readable (e-mail addresses). */
+export const hashed = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 32);
+
+/**
+ * Counts one hit against each limit in PostgreSQL (shared by every instance) and throws a 429
+ * with Retry-After when any is exceeded. Fixed windows aligned to the clock passed in.
+ */
+export async function hit(db: Kysely<Database>, limits: Limit[], now: Date): Promise<void> {
+  for (const limit of limits) {
+    const windowMs = limit.windowSeconds * 1000;
+    const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+    const row = await db
+      .insertInto('rate_limit_counters')
+      .values({ bucket: limit.bucket, window_start: windowStart, count: 1 })
+      .onConflict((oc) =>
+        oc.columns(['bucket', 'window_start']).doUpdateSet({ count: sql`rate_limit_counters.count + 1` }),
+      )
+      .returning('count')
+      .executeTakeFirstOrThrow();
+    if (row.count > limit.max) {
+      const retryAfter = Math.max(1, Math.ceil((windowStart.getTime() + windowMs - now.getTime()) / 1000));
+      throw new ApiError('rate_limited', 'Too many requests; please try again later', undefined, {
+        'Retry-After': String(retryAfter),
+      });
+    }
+  }
+}
+
+/** Drops counters of windows that ended before `before`. */
+export async function purgeCounters(db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('rate_limit_counters').where('window_start', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

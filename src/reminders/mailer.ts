@@ -1,0 +1,36 @@
+import nodemailer from 'nodemailer';
+import type { Config } from '../config.js';
+
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  headers?: Record<string, string>;
+}
+
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+/** SMTP through nodemailer; undefined without SMTP_URL (reminders then stay queued). */
+export function createMailer(config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'SMTP_TIMEOUT_MS'>): Mailer | undefined {
+  if (!config.SMTP_URL) return undefined;
+  const transport = nodemailer.createTransport({
+    url: config.SMTP_URL,
+    connectionTimeout: config.SMTP_TIMEOUT_MS,
+    greetingTimeout: config.SMTP_TIMEOUT_MS,
+    socketTimeout: config.SMTP_TIMEOUT_MS,
+    // A local test server offers no certificate worth checking; real relays use smtps:// or STARTTLS.
+    ignoreTLS: config.SMTP_URL.startsWith('smtp://') && /@?(127\.0\.0\.1|localhost)[:/]/.test(config.SMTP_URL),
+  });
+  return {
+    async send(mail) {
+      await transport.sendMail({ from: config.MAIL_FROM, ...mail });
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
