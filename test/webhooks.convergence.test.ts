@@ -7,6 +7,7 @@ import {
   type History,
   oneOff,
   recurring,
+  recurringEmailChange,
   refunded,
   refundedRenewal,
 } from './support/histories.js';
@@ -36,6 +37,7 @@ const histories: History[] = [
   disputed(10, T0 + 9 * DAY, 'won'),
   recurring(11, T0 + 10 * DAY, { interval: 'month', renewals: 1, cancel: true }),
   recurring(12, T0 + 11 * DAY, { interval: 'month', renewals: 2, failThenRecover: true }),
+  recurringEmailChange(13, T0 + 12 * DAY),
 ];
 const ordered = inOrder(histories);
 
@@ -59,7 +61,7 @@ describe('webhook convergence', () => {
     expect(reference.totals).toEqual([
       { currency: 'eur', net: 2500 },
       { currency: 'gbp', net: 5000 },
-      { currency: 'usd', net: 1000 + 1700 + 1500 + 500 + 1000 + 1500 + 10_000 },
+      { currency: 'usd', net: 1000 + 1700 + 1500 + 500 + 1000 + 1500 + 10_000 + 1500 },
     ]);
     expect(reference.gifts.filter((g) => g.status === 'refunded')).toHaveLength(2);
     expect(Object.fromEntries(reference.recurring.map((r) => [r.stripe_subscription_id, r.status]))).toEqual({
@@ -68,7 +70,12 @@ describe('webhook convergence', () => {
       sub_monthly8: 'active',
       sub_monthly11: 'canceled',
       sub_monthly12: 'active',
+      sub_monthly13: 'active',
     });
+    // The newest e-mail the donor paid with names the supporter of the donation.
+    expect(reference.recurring.find((r) => r.stripe_subscription_id === 'sub_monthly13')?.email).toBe(
+      'changed.13@example.org',
+    );
   });
 
   it('any permutation with repeated deliveries converges to the in-order ledger and totals', async () => {

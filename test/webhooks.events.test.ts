@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
 import { asyncOneOff, disputed, oneOff, recurring, refunded, refundedRenewal } from './support/histories.js';
 import { deliverAll, inOrder, ledgerSnapshot } from './support/ledger.js';
-import { checkoutSession, deliver, event } from './support/stripe-events.js';
+import { checkoutSession, deliver, event, invoice } from './support/stripe-events.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -184,6 +184,55 @@ describe('recurring donations', () => {
     expect(snap.gifts).toHaveLength(2);
   });
 
+  it('a proration invoice (a credit line first) records the payment without touching the donation amount', async () => {
+    await deliverAll(ctx.app, inOrder([recurring(1, T0, { interval: 'month', renewals: 0 })]), NOW);
+    const inv = invoice({
+      id: 'in_proration',
+      subscription: 'sub_monthly1',
+      customer: 'cus_monthly1',
+      email: 'reader.monthly1@example.org',
+      amountPaid: 500,
+      billingReason: 'subscription_cycle',
+      paidAt: T0 + 86_400,
+      periodStart: T0,
+      periodEnd: T0 + 30 * 86_400,
+    });
+    inv.billing_reason = 'subscription_update';
+    const line = inv.lines.data[0];
+    inv.lines.data = [
+      { ...line, amount: -500 },
+      { ...line, amount: 1000 },
+    ];
+    const res = await deliver(ctx.app, event('invoice.paid', inv, { created: T0 + 86_400 }), { timestamp: NOW });
+    expect(res.status).toBe(200);
+    const snap = await ledgerSnapshot(ctx.database);
+    expect(snap.gifts.find((g) => g.stripe_invoice_id === 'in_proration')).toMatchObject({
+      amount: 500,
+      status: 'succeeded',
+    });
+    expect(snap.recurring[0]?.amount).toBe(500);
+  });
+
+  it('a failed first payment leaves the donation incomplete, a failed renewal makes it past_due', async () => {
+    const first = invoice({
+      id: 'in_first_fail',
+      subscription: 'sub_f',
+      customer: 'cus_f',
+      email: 'f@example.org',
+      amountPaid: 500,
+      billingReason: 'subscription_create',
+      status: 'open',
+      attemptCount: 1,
+      periodStart: T0,
+      periodEnd: T0 + 30 * 86_400,
+    });
+    await deliver(ctx.app, event('invoice.payment_failed', first, { created: T0 }), { timestamp: NOW });
+    expect((await ledgerSnapshot(ctx.database)).recurring[0]).toMatchObject({
+      status: 'incomplete',
+      failed_payment_attempts: 1,
+    });
+  });
+
   it('a cancellation at period end, then the deletion, ends the donation', async () => {
     await deliverAll(ctx.app, inOrder([recurring(1, T0, { interval: 'month', renewals: 1, cancel: true })]), NOW);
     const snap = await ledgerSnapshot(ctx.database);
@@ -305,6 +354,16 @@ describe('delivery rules', () => {
     const row = await ctx.database.db.selectFrom('stripe_events').selectAll().executeTakeFirstOrThrow();
     expect(row.outcome).toBe('failed');
     expect(row.error).toMatch(/amount_total/);
+  });
+
+  it('a NUL character in a reader-typed field is dropped, and the raw body is kept as received', async () => {
+    const [e] = oneOff(1, T0).events;
+    e!.data.object.customer_details.name = 'Ann\u0000a';
+    const res = await deliver(ctx.app, e!, { timestamp: NOW });
+    expect(res.status).toBe(200);
+    expect((await ledgerSnapshot(ctx.database)).supporters[0]?.name).toBe('Anna');
+    const stored = await ctx.database.db.selectFrom('stripe_events').select('payload').executeTakeFirstOrThrow();
+    expect(stored.payload).toBe(JSON.stringify(e));
   });
 
   it('logs carry no e-mail address or webhook secret', async () => {

@@ -7,10 +7,10 @@ import { openDatabase } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { replayEvents } from '../webhooks/replay.js';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
-import { oneOff, recurring } from './support/histories.js';
+import { oneOff, recurring, refundedRenewal } from './support/histories.js';
 import { deliverAll, inOrder, ledgerSnapshot } from './support/ledger.js';
 import { childEnv, runTs } from './support/processes.js';
-import { deliver } from './support/stripe-events.js';
+import { checkoutSession, deliver, event, invoice } from './support/stripe-events.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -117,6 +117,74 @@ describe('webhook failures', () => {
     expect((await replayEvents(ctx.deps, { since })).map((r) => r.id)).toEqual([b!.id]);
     expect((await replayEvents(ctx.deps, { id: a!.id })).map((r) => [r.id, r.outcome])).toEqual([[a!.id, 'processed']]);
     expect((await replayEvents(ctx.deps, { id: a!.id })).map((r) => r.outcome)).toEqual(['duplicate']);
+  });
+
+  it('a refund that cannot be traced without STRIPE_SECRET_KEY fails (no silent loss) and replays once the key is set', async () => {
+    const history = refundedRenewal(1, T0);
+    history.arrange?.(ctx.stripe);
+    const events = inOrder([history]);
+    await deliverAll(ctx.app, events.slice(0, -1), NOW);
+    ctx.rebuild({ STRIPE_SECRET_KEY: undefined });
+    const refund = events.at(-1)!;
+    const res = await deliver(ctx.app, refund, { timestamp: NOW });
+    expect(res.status).toBe(500);
+    expect(await eventRow(refund.id)).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringContaining('STRIPE_SECRET_KEY'),
+    });
+    ctx.rebuild();
+    expect((await replayEvents(ctx.deps, { id: refund.id })).map((r) => r.outcome)).toEqual(['processed']);
+    const snap = await ledgerSnapshot(ctx.database);
+    expect(snap.gifts.find((g) => g.stripe_invoice_id === 'in_sub_monthly1_1')?.status).toBe('refunded');
+  });
+
+  it('two gifts of one supporter recorded at the same moment both count in first and last gift dates', async () => {
+    const md = { rd_source: 'reader-donations', frequency: 'monthly' };
+    for (let k = 0; k < 8; k++) {
+      await ctx.reset();
+      const start = checkoutSession({
+        id: `cs_test_start${k}`,
+        mode: 'subscription',
+        paymentStatus: 'paid',
+        amount: 500,
+        email: 'both@example.org',
+        customer: 'cus_both',
+        subscription: 'sub_both',
+        metadata: md,
+      });
+      await deliverAll(ctx.app, [event('checkout.session.completed', start, { created: T0 })], NOW);
+      const once = checkoutSession({
+        id: `cs_test_once${k}`,
+        mode: 'payment',
+        paymentStatus: 'paid',
+        amount: 700,
+        email: 'both@example.org',
+        customer: 'cus_other',
+        paymentIntent: `pi_once${k}`,
+        metadata: { rd_source: 'reader-donations', frequency: 'once' },
+      });
+      // An invoice without an e-mail finds the supporter through the customer: other lock keys.
+      const renewal = invoice({
+        id: `in_both${k}`,
+        subscription: 'sub_both',
+        customer: 'cus_both',
+        email: null,
+        amountPaid: 500,
+        billingReason: 'subscription_cycle',
+        paidAt: T0 + 10 * 86_400,
+        periodStart: T0,
+        periodEnd: T0 + 30 * 86_400,
+        metadata: md,
+      });
+      const answers = await Promise.all([
+        deliver(ctx.app, event('checkout.session.completed', once, { created: T0 + 86_400 }), { timestamp: NOW }),
+        deliver(ctx.app, event('invoice.paid', renewal, { created: T0 + 10 * 86_400 }), { timestamp: NOW }),
+      ]);
+      expect(answers.map((r) => r.status)).toEqual([200, 200]);
+      const [supporter] = (await ledgerSnapshot(ctx.database)).supporters;
+      expect(supporter?.first_gift_at).toEqual(new Date((T0 + 86_400) * 1000));
+      expect(supporter?.last_gift_at).toEqual(new Date((T0 + 10 * 86_400) * 1000));
+    }
   });
 
   it('with the database gone, a delivery answers 5xx so Stripe retries', async () => {

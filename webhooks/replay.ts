@@ -1,7 +1,7 @@
 import type { Deps } from '../src/deps.js';
 import { failedEvents } from './events-store.js';
 import { type DeliveryOutcome, EventProcessingError, processEvent } from './process-event.js';
-import { eventEnvelope } from './stripe-objects.js';
+import { eventEnvelope, parseEventJson } from './stripe-objects.js';
 
 export interface ReplayResult {
   id: string;
@@ -17,14 +17,13 @@ export interface ReplayResult {
 export async function replayEvents(deps: Deps, filter: { since?: Date; id?: string }): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   for (const row of await failedEvents(deps.db, filter)) {
-    const payload = typeof row.payload === 'string' ? row.payload : JSON.stringify(row.payload);
-    const event = eventEnvelope.safeParse(JSON.parse(payload));
+    const event = eventEnvelope.safeParse(parseEventJson(row.payload));
     if (!event.success) {
       results.push({ id: row.id, type: row.type, outcome: 'failed', error: 'stored payload is not a Stripe event' });
       continue;
     }
     try {
-      results.push({ id: row.id, type: row.type, outcome: await processEvent(deps, event.data, payload) });
+      results.push({ id: row.id, type: row.type, outcome: await processEvent(deps, event.data, row.payload) });
     } catch (err) {
       if (!(err instanceof EventProcessingError)) throw err;
       results.push({ id: row.id, type: row.type, outcome: 'failed', error: err.reason });

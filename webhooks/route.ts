@@ -5,7 +5,7 @@ import type { Deps } from '../src/deps.js';
 import { ApiError, invalid } from '../src/errors.js';
 import { EventProcessingError, processEvent } from './process-event.js';
 import { SignatureError, verifyStripeSignature } from './signature.js';
-import { eventEnvelope } from './stripe-objects.js';
+import { eventEnvelope, parseEventJson } from './stripe-objects.js';
 
 export function webhookRoutes(deps: Deps) {
   const { config } = deps;
@@ -43,7 +43,7 @@ export function webhookRoutes(deps: Deps) {
       }
       let json: unknown;
       try {
-        json = JSON.parse(raw);
+        json = parseEventJson(raw);
       } catch {
         throw invalid(undefined, 'webhook body is not valid JSON');
       }

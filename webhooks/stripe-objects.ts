@@ -132,6 +132,14 @@ export const disputeObject = z.object({
 });
 export type DisputeObject = z.infer<typeof disputeObject>;
 
+/**
+ * Parses a webhook body. NUL characters are dropped from every string: PostgreSQL text cannot hold
+ * them, and a reader typing one into a name field must not make the event impossible to record.
+ */
+export function parseEventJson(raw: string): unknown {
+  return JSON.parse(raw, (_key, value) => (typeof value === 'string' ? value.replaceAll('\u0000', '') : value));
+}
+
 /** The event envelope; data.object is parsed by the handler for its type. */
 export const eventEnvelope = z.object({
   id: z.string().startsWith('evt_'),

@@ -10,7 +10,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('api_version', 'text')
     .addColumn('created', 'timestamptz', (c) => c.notNull())
     .addColumn('livemode', 'boolean', (c) => c.notNull())
-    .addColumn('payload', 'jsonb', (c) => c.notNull())
+    // The body exactly as Stripe sent it (text, not jsonb: jsonb refuses \u0000, and we never query into it).
+    .addColumn('payload', 'text', (c) => c.notNull())
     .addColumn('received_at', 'timestamptz', (c) => c.notNull())
     .addColumn('processed_at', 'timestamptz')
     .addColumn('outcome', 'text', (c) =>
@@ -40,6 +41,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('recurring_donations')
     .addColumn('id', 'uuid', (c) => c.primaryKey())
     .addColumn('supporter_id', 'uuid', (c) => c.references('supporters.id'))
+    // Version of the event whose e-mail named the supporter: a donor who changes e-mail moves with the newest.
+    .addColumn('supporter_version', 'text')
     .addColumn('stripe_customer_id', 'text')
     .addColumn('stripe_subscription_id', 'text', (c) => c.notNull().unique())
     .addColumn('checkout_session_id', 'uuid')

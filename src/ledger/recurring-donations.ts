@@ -19,6 +19,8 @@ export interface SubscriptionSnapshot {
 export interface RecurringFacts {
   stripeSubscriptionId: string;
   supporterId: string | null;
+  /** eventVersion of the event whose e-mail named the supporter; null when found by customer only. */
+  supporterVersion: string | null;
   stripeCustomerId: string | null;
   checkoutSessionId: string | null;
   campaign: string | null;
@@ -52,6 +54,8 @@ export async function upsertRecurringDonation(trx: Kysely<Database>, f: Recurrin
   const cur = (c: string) => sql.ref<any>(`recurring_donations.${c}`);
   const statusWins = sql`(${ex('status_version')} is not null and (${cur('status_version')} is null
       or (${isTerminal(ex('status'))}, ${ex('status_version')}) > (${isTerminal(cur('status'))}, ${cur('status_version')})))`;
+  const supporterWins = sql`(${ex('supporter_version')} is not null and ${ex('supporter_id')} is not null
+      and (${cur('supporter_version')} is null or ${ex('supporter_version')} > ${cur('supporter_version')}))`;
   const snapshotWins = sql`(${ex('snapshot_version')} is not null and (${cur('snapshot_version')} is null
       or ${ex('snapshot_version')} > ${cur('snapshot_version')}))`;
   const fromSnapshot = (c: string) =>
@@ -64,6 +68,7 @@ export async function upsertRecurringDonation(trx: Kysely<Database>, f: Recurrin
     .values({
       id: randomUUID(),
       supporter_id: f.supporterId,
+      supporter_version: f.supporterId ? f.supporterVersion : null,
       stripe_customer_id: f.stripeCustomerId,
       stripe_subscription_id: f.stripeSubscriptionId,
       checkout_session_id: f.checkoutSessionId,
@@ -99,7 +104,8 @@ export async function upsertRecurringDonation(trx: Kysely<Database>, f: Recurrin
         invoice_version: sql`greatest(${cur('invoice_version')}, ${ex('invoice_version')})`,
         current_period_end: sql`greatest(${cur('current_period_end')}, ${ex('current_period_end')})`,
         last_payment_at: sql`greatest(${cur('last_payment_at')}, ${ex('last_payment_at')})`,
-        supporter_id: sql`coalesce(${cur('supporter_id')}, ${ex('supporter_id')})`,
+        supporter_id: sql`case when ${supporterWins} then ${ex('supporter_id')} else coalesce(${cur('supporter_id')}, ${ex('supporter_id')}) end`,
+        supporter_version: sql`case when ${supporterWins} then ${ex('supporter_version')} else ${cur('supporter_version')} end`,
         stripe_customer_id: sql`coalesce(${cur('stripe_customer_id')}, ${ex('stripe_customer_id')})`,
         checkout_session_id: sql`coalesce(${cur('checkout_session_id')}, ${ex('checkout_session_id')})`,
         campaign: sql`coalesce(${cur('campaign')}, ${ex('campaign')})`,

@@ -51,7 +51,7 @@ export async function upsertSupporter(trx: Kysely<Database>, f: SupporterFacts):
       .executeTakeFirst();
     await trx
       .updateTable('recurring_donations')
-      .set({ supporter_id: row.id })
+      .set({ supporter_id: row.id, supporter_version: null })
       .where('stripe_customer_id', '=', f.stripeCustomerId)
       .where('supporter_id', 'is', null)
       .execute();
@@ -67,7 +67,8 @@ export async function supporterForCustomer(trx: Kysely<Database>, customerId: st
     .selectFrom('supporters')
     .select('id')
     .where(sql<boolean>`stripe_customer_ids @> array[${customerId}]::text[]`)
-    .orderBy('id')
+    // One customer can have two supporters (the donor changed e-mail): pick the same one every time.
+    .orderBy('email')
     .limit(1)
     .executeTakeFirst();
   return row?.id ?? null;
@@ -75,6 +76,9 @@ export async function supporterForCustomer(trx: Kysely<Database>, customerId: st
 
 /** Re-derives first and last gift dates from the ledger: correct whatever order gifts arrived in. */
 export async function refreshGiftDates(trx: Kysely<Database>, supporterId: string): Promise<void> {
+  // Lock first, aggregate in the next statement: under READ COMMITTED that statement's snapshot then
+  // includes the gifts of a concurrent transaction that refreshed this supporter before us.
+  await trx.selectFrom('supporters').select('id').where('id', '=', supporterId).forUpdate().execute();
   await sql`update supporters s set
       first_gift_at = g.first_at,
       last_gift_at = g.last_at

@@ -167,6 +167,14 @@ export function recurring(
   return { name: `${frequency} ${n}`, events };
 }
 
+/** The donor changes e-mail in the billing portal before a renewal: the newest e-mail wins. */
+export function recurringEmailChange(n: number, t: number): History {
+  const base = recurring(n, t, { interval: 'month', renewals: 2 });
+  const renewal = base.events.filter((e) => e.type === 'invoice.paid').at(-1)!;
+  renewal.data.object.customer_email = `changed.${n}@example.org`;
+  return { name: `monthly ${n} with an e-mail change`, events: base.events };
+}
+
 export function refunded(n: number, t: number, refunds: number[]): History {
   const base = oneOff(n, t, { amount: 2000 });
   const i = ids(n, 'once');

@@ -4,7 +4,7 @@ import {
   markCheckoutComplete,
   markCheckoutExpired,
 } from '../../src/checkout/checkout-sessions-queries.js';
-import { eventVersion } from '../../src/ledger/event-version.js';
+import { eventVersion, impliedVersion } from '../../src/ledger/event-version.js';
 import { upsertGift } from '../../src/ledger/gifts.js';
 import { upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
 import { resolveSupporter } from '../../src/ledger/supporters.js';
@@ -35,6 +35,7 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
   const { trx, event, now } = ctx;
   const email = s.customer_details.email ?? s.customer_email;
   const version = eventVersion(event.created, event.id);
+  const supporterVersion = email ? version : null;
   const supporterId = await resolveSupporter(trx, {
     email,
     name: s.customer_details.name,
@@ -78,6 +79,7 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
     await upsertRecurringDonation(trx, {
       stripeSubscriptionId: s.subscription,
       supporterId,
+      supporterVersion,
       stripeCustomerId: s.customer,
       checkoutSessionId: checkoutId ?? null,
       campaign,
@@ -91,7 +93,7 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
         ? {}
         : {
             status: {
-              version: eventVersion(event.created, event.id, paid === 'succeeded' ? 1 : 0),
+              version: impliedVersion(event.id, paid === 'succeeded' ? 1 : 0),
               status: paid === 'succeeded' ? 'active' : 'incomplete',
             },
           }),

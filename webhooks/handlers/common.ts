@@ -27,7 +27,7 @@ export const campaignOf = (metadata: Record<string, string>) => metadata.campaig
 /** Lock keys, namespaced so an e-mail can never collide with a Stripe id. */
 export const keys = {
   customer: (id: string | null) => (id ? `customer:${id}` : null),
-  email: (email: string | null) => (email ? `email:${email.toLowerCase()}` : null),
+  email: (email: string | null) => (email ? `email:${email.trim().toLowerCase()}` : null),
   paymentIntent: (id: string | null) => (id ? `pi:${id}` : null),
   subscription: (id: string | null) => (id ? `sub:${id}` : null),
   invoice: (id: string | null) => (id ? `invoice:${id}` : null),

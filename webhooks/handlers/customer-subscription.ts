@@ -21,6 +21,7 @@ export const customerSubscription = defineHandler({
     await upsertRecurringDonation(trx, {
       stripeSubscriptionId: s.id,
       supporterId: await supporterForCustomer(trx, s.customer),
+      supporterVersion: null,
       stripeCustomerId: s.customer,
       checkoutSessionId: s.metadata.rd_checkout_id ?? null,
       campaign: campaignOf(s.metadata),

@@ -9,6 +9,16 @@ import { asInterval, campaignOf, frequencyOf, intervalOf, isOurs, keys, recurrin
 
 const subscriptionOf = (i: InvoiceObject) => i.parent?.subscription_details?.subscription ?? null;
 const metadataOf = (i: InvoiceObject) => i.parent?.subscription_details?.metadata ?? {};
+/**
+ * The donation's own amount, from a subscription invoice's positive line (a changed amount produces
+ * proration invoices whose lines, credits included, say nothing reliable about it).
+ */
+const donationAmountOf = (i: InvoiceObject) => {
+  if (i.billing_reason !== 'subscription_create' && i.billing_reason !== 'subscription_cycle') return null;
+  const positive = (i.lines?.data ?? []).map((l) => l.amount ?? 0).filter((a) => a > 0);
+  return positive.length === 1 ? positive[0]! : null;
+};
+
 const periodEndOf = (i: InvoiceObject) =>
   toDate(Math.max(0, ...(i.lines?.data ?? []).map((l) => l.period?.end ?? 0)) || null);
 
@@ -37,21 +47,23 @@ export const invoicePaid = defineHandler({
     const metadata = metadataOf(i);
     const frequency = recurringFrequency(metadata) ?? frequencyOf(known?.interval) ?? 'monthly';
     const paidAt = toDate(i.status_transitions?.paid_at) ?? event.createdAt;
+    const version = eventVersion(event.created, event.id);
     const supporterId = await resolveSupporter(trx, {
       email: i.customer_email,
       name: i.customer_name,
       stripeCustomerId: i.customer,
-      version: eventVersion(event.created, event.id),
+      version,
       now,
     });
     await upsertRecurringDonation(trx, {
       stripeSubscriptionId: subscriptionId,
       supporterId,
+      supporterVersion: i.customer_email ? version : null,
       stripeCustomerId: i.customer,
       checkoutSessionId: metadata.rd_checkout_id ?? null,
       campaign: campaignOf(metadata),
       fill: {
-        amount: i.lines?.data[0]?.amount ?? (i.amount_paid || null),
+        amount: donationAmountOf(i),
         currency: i.currency,
         interval: asInterval(known?.interval) ?? intervalOf(frequency),
         startedAt: null,
@@ -90,20 +102,27 @@ export const invoicePaymentFailed = defineHandler({
     if (!subscriptionId || !ours) return ignored('invoice not for a reader-donations subscription');
     const { trx, event, now } = ctx;
     const metadata = metadataOf(i);
+    const version = eventVersion(event.created, event.id);
     const supporterId = await resolveSupporter(trx, {
       email: i.customer_email,
       name: i.customer_name,
       stripeCustomerId: i.customer,
-      version: eventVersion(event.created, event.id),
+      version,
       now,
     });
+    // A failed first payment leaves the subscription incomplete (Stripe's own state); a failed renewal, past_due.
+    const first = i.billing_reason === 'subscription_create';
     await upsertRecurringDonation(trx, {
       stripeSubscriptionId: subscriptionId,
       supporterId,
+      supporterVersion: i.customer_email ? version : null,
       stripeCustomerId: i.customer,
       checkoutSessionId: metadata.rd_checkout_id ?? null,
       campaign: campaignOf(metadata),
-      status: { version: eventVersion(event.created, event.id, 1), status: 'past_due' },
+      status: {
+        version: eventVersion(event.created, event.id, first ? 0 : 1),
+        status: first ? 'incomplete' : 'past_due',
+      },
       invoice: { version: eventVersion(event.created, event.id), failedAttempts: i.attempt_count },
       now,
     });
