@@ -50,8 +50,8 @@ export interface StripeEventsTable {
   api_version: string | null;
   created: Date;
   livemode: boolean;
-  /** The verified event, as JSON text on write. */
-  payload: ColumnType<unknown, string, string>;
+  /** The body exactly as received. */
+  payload: string;
   received_at: Date;
   processed_at: Date | null;
   outcome: EventOutcome;
@@ -74,6 +74,7 @@ export interface SupportersTable {
 export interface RecurringDonationsTable {
   id: string;
   supporter_id: string | null;
+  supporter_version: ColumnType<string | null, string | null | undefined, string | null>;
   stripe_customer_id: string | null;
   stripe_subscription_id: string;
   checkout_session_id: string | null;
@@ -120,6 +121,8 @@ export interface GiftsTable {
   paid_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** coalesce(paid_at, created_at): the export order. */
+  ledger_at: GeneratedAlways<Date>;
 }
 
 export interface PaymentAdjustmentsTable {
@@ -168,6 +171,31 @@ export interface RateLimitCountersTable {
   count: number;
 }
 
+export type StaffRole = 'finance' | 'admin';
+
+export interface StaffTokensTable {
+  id: string;
+  name: string;
+  role: StaffRole;
+  token_hash: string;
+  token_hint: string;
+  created_at: Date;
+  last_used_at: Nullable<Date>;
+  revoked_at: Nullable<Date>;
+}
+
+export interface AuditLogTable {
+  id: string;
+  token_id: string | null;
+  token_name: string;
+  endpoint: string;
+  filters: ColumnType<Record<string, unknown>, string, string>;
+  row_count: Nullable<number>;
+  completed: ColumnType<boolean, boolean | undefined, boolean>;
+  client_ip: string;
+  created_at: Date;
+}
+
 export interface Database {
   checkout_sessions: CheckoutSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -178,6 +206,8 @@ export interface Database {
   payment_adjustments: PaymentAdjustmentsTable;
   reminders: RemindersTable;
   rate_limit_counters: RateLimitCountersTable;
+  staff_tokens: StaffTokensTable;
+  audit_log: AuditLogTable;
 }
 
 export type CheckoutSession = Selectable<CheckoutSessionsTable>;
@@ -190,3 +220,5 @@ export type Gift = Selectable<GiftsTable>;
 export type NewGift = Insertable<GiftsTable>;
 export type RecurringDonation = Selectable<RecurringDonationsTable>;
 export type Reminder = Selectable<RemindersTable>;
+export type StaffToken = Selectable<StaffTokensTable>;
+export type AuditEntry = Selectable<AuditLogTable>;
