@@ -1,4 +1,5 @@
 import type { Logger } from './logger.js';
+import type { TokenSummary } from './staff/tokens.js';
 
 /** The one typed Hono environment every route shares. */
 export interface AppEnv {
@@ -6,5 +7,7 @@ export interface AppEnv {
     requestId: string;
     /** Child logger carrying the request id. */
     logger: Logger;
+    /** The authenticated staff token, on /admin routes. */
+    staff: TokenSummary;
   };
 }

@@ -7,6 +7,7 @@ import type { AppEnv } from './app-env.js';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { notFound, onError } from './http/errors-middleware.js';
+import { adminRoutes } from './routes/admin.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
 import { donationOptionsRoutes } from './routes/donation-options.js';
 import { healthRoutes } from './routes/health.js';
@@ -59,6 +60,7 @@ export function createApp(deps: Deps) {
   app.route('/', checkoutSessionRoutes(deps));
   app.route('/', reminderRoutes(deps));
   app.route('/', webhookRoutes(deps));
+  app.route('/', adminRoutes(deps));
 
   app.notFound(notFound);
   app.onError(onError);

@@ -4,7 +4,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export const ERROR_CODES = {
   invalid_request: 400,
   invalid_signature: 400,
+  unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
+  conflict: 409,
   idempotency_key_reused: 409,
   idempotency_request_in_progress: 409,
   payload_too_large: 413,

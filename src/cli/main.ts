@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
+import type { StaffRole } from '../../db/schema.js';
 import { HANDLED_EVENT_TYPES } from '../../webhooks/handlers/index.js';
 import { replayEvents } from '../../webhooks/replay.js';
+import { listAudit } from '../audit/audit-log.js';
 import { buildDeps } from '../build-deps.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
@@ -9,6 +11,7 @@ import type { Deps } from '../deps.js';
 import { createLogger } from '../logger.js';
 import { fatal } from '../process-exit.js';
 import { sendDueReminders } from '../reminders/send-due.js';
+import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -18,6 +21,11 @@ commands:
   webhooks replay [--since ISO] [--id evt_...]
                                            re-process stored events that failed (all, since a time, or one)
   reminders send-due                       send due reminder e-mails once (for cron), erase expired addresses
+  tokens create --name NAME --role finance|admin
+                                           create a staff token; it is printed once, alone on the last line
+  tokens list                              list staff tokens (never their secrets)
+  tokens revoke ID-OR-NAME                 revoke a staff token at once, on every instance
+  audit list [--limit N]                   the latest exports and summaries: who, what, when, from where
   help                                     this text`;
 
 class UsageError extends Error {}
@@ -42,7 +50,94 @@ function parseReplay(args: string[]) {
   return { ...(since ? { since } : {}), ...(values.id ? { id: values.id } : {}) };
 }
 
+function parseTokenCreate(args: string[]) {
+  const { values } = parseArgs({ args, options: { name: { type: 'string' }, role: { type: 'string' } } });
+  const name = values.name?.trim();
+  if (!name || name.length > 100) throw new UsageError('tokens create needs --name "..." (up to 100 characters)');
+  if (values.role !== 'finance' && values.role !== 'admin')
+    throw new UsageError('tokens create needs --role finance or --role admin');
+  return { name, role: values.role as StaffRole };
+}
+
+function parseRevoke(args: string[]) {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('tokens revoke takes one token id or name');
+  return positionals[0]!;
+}
+
+function parseAuditList(args: string[]) {
+  const { values } = parseArgs({ args, options: { limit: { type: 'string' } } });
+  const limit = Number(values.limit ?? '50');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be from 1 to 10000');
+  return limit;
+}
+
+const iso = (d: Date | null) => d?.toISOString() ?? '-';
+
 const commands: Record<string, Command<any>> = {
+  'tokens create': {
+    database: true,
+    parse: parseTokenCreate,
+    async run({ name, role }: ReturnType<typeof parseTokenCreate>, deps) {
+      try {
+        const { token, record } = await createStaffToken(deps!.db, name, role, deps!.clock.now());
+        out(`created ${record.role} token "${record.name}" (${record.id}); store it now, it is not shown again:`);
+        out(token);
+        return 0;
+      } catch (err) {
+        if (err instanceof TokenNameTaken) throw new UsageError(err.message);
+        throw err;
+      }
+    },
+  },
+  'tokens list': {
+    database: true,
+    async run(_args, deps) {
+      out(['id', 'name', 'role', 'hint', 'created', 'last used', 'revoked'].join('\t'));
+      for (const t of await listStaffTokens(deps!.db)) {
+        out(
+          [t.id, t.name, t.role, `${t.token_hint}...`, iso(t.created_at), iso(t.last_used_at), iso(t.revoked_at)].join(
+            '\t',
+          ),
+        );
+      }
+      return 0;
+    },
+  },
+  'tokens revoke': {
+    database: true,
+    parse: parseRevoke,
+    async run(idOrName: string, deps) {
+      const revoked = await revokeStaffToken(deps!.db, idOrName, deps!.clock.now());
+      if (!revoked) {
+        process.stderr.write(`reader-donations: no active token with id or name "${idOrName}"\n`);
+        return 1;
+      }
+      out(`revoked token "${revoked.name}" (${revoked.id})`);
+      return 0;
+    },
+  },
+  'audit list': {
+    database: true,
+    parse: parseAuditList,
+    async run(limit: number, deps) {
+      out(['at', 'token', 'endpoint', 'filters', 'rows', 'completed', 'client ip'].join('\t'));
+      for (const e of await listAudit(deps!.db, limit)) {
+        out(
+          [
+            iso(e.created_at),
+            e.token_name,
+            e.endpoint,
+            JSON.stringify(e.filters),
+            e.row_count ?? '-',
+            e.completed,
+            e.client_ip,
+          ].join('\t'),
+        );
+      }
+      return 0;
+    },
+  },
   'reminders send-due': {
     database: true,
     async run(_args, deps) {

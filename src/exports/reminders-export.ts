@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { Database, ReminderStatus } from '../../db/schema.js';
+import { type Cell, money, upper } from './csv.js';
+import type { ExportFilters } from './filters.js';
+
+export const REMINDER_STATUSES: readonly ReminderStatus[] = [
+  'pending',
+  'sending',
+  'sent',
+  'failed',
+  'cancelled',
+  'converted',
+];
+
+export const REMINDER_COLUMNS = [
+  'reminder_id',
+  'kind',
+  'status',
+  'email',
+  'remind_at',
+  'frequency',
+  'amount',
+  'currency',
+  'campaign',
+  'consent_version',
+  'created_at',
+  'sent_at',
+  'converted_at',
+  'cancelled_at',
+  'email_erased_at',
+  'attempts',
+] as const;
+
+/** Reminders in (created_at, id) pages; from/to apply to when the reminder was asked for. */
+export async function* reminderPages(
+  db: Kysely<Database>,
+  f: ExportFilters,
+  pageSize: number,
+): AsyncGenerator<Cell[][]> {
+  let after: { at: Date; id: string } | undefined;
+  for (;;) {
+    let q = db.selectFrom('reminders').selectAll().orderBy('created_at').orderBy('id').limit(pageSize);
+    if (f.from) q = q.where('created_at', '>=', f.from);
+    if (f.to) q = q.where('created_at', '<', f.to);
+    if (f.frequency) q = q.where('frequency', 'in', f.frequency);
+    if (f.status) q = q.where('status', 'in', f.status as ReminderStatus[]);
+    if (f.currency) q = q.where('currency', 'in', f.currency);
+    if (after) {
+      const { at, id } = after;
+      q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(at, id)));
+    }
+    const rows = await q.execute();
+    if (rows.length > 0) {
+      yield rows.map((r) => [
+        r.id,
+        r.kind,
+        r.status,
+        r.email,
+        r.remind_at,
+        r.frequency,
+        money(r.amount, r.currency),
+        upper(r.currency),
+        r.campaign,
+        r.consent_version,
+        r.created_at,
+        r.sent_at,
+        r.converted_at,
+        r.cancelled_at,
+        r.email_erased_at,
+        r.attempts,
+      ]);
+    }
+    if (rows.length < pageSize) return;
+    const last = rows[rows.length - 1]!;
+    after = { at: last.created_at, id: last.id };
+  }
+}
