@@ -9,5 +9,7 @@ export interface AppEnv {
     logger: Logger;
     /** The authenticated staff token, on /admin routes. */
     staff: TokenSummary;
+    /** The CSP nonce of an HTML page (src/pages/page-security.ts). */
+    nonce: string;
   };
 }

@@ -11,6 +11,7 @@ import { adminRoutes } from './routes/admin.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
 import { donationOptionsRoutes } from './routes/donation-options.js';
 import { healthRoutes } from './routes/health.js';
+import { pageRoutes } from './routes/pages.js';
 import { reminderRoutes } from './routes/reminders.js';
 
 export function createApp(deps: Deps) {
@@ -55,12 +56,15 @@ export function createApp(deps: Deps) {
   // Webhooks have their own, larger limit (webhooks/route.ts); everything else gets this one.
   app.use((c, next) => (c.req.path.startsWith('/webhooks/') ? next() : limitBody(c, next)));
 
+  // Browsers ask for it on every page; an empty answer keeps their consoles and our logs quiet.
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.route('/', healthRoutes(deps));
   app.route('/', donationOptionsRoutes(deps));
   app.route('/', checkoutSessionRoutes(deps));
   app.route('/', reminderRoutes(deps));
   app.route('/', webhookRoutes(deps));
   app.route('/', adminRoutes(deps));
+  app.route('/', pageRoutes(deps));
 
   app.notFound(notFound);
   app.onError(onError);

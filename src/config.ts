@@ -116,6 +116,10 @@ const envSchema = z.object({
   DONATION_OPTIONS_FILE: optionalString,
   TRUST_PROXY: int(0, 10, 0),
   NEWSROOM_NAME: optionalString.transform((v) => v ?? 'our newsroom'),
+  FRAME_ANCESTORS: originList,
+  PAYMENT_METHODS_NOTE: optionalString.transform(
+    (v) => v ?? 'Cards, Apple Pay, Google Pay and bank debits accepted. Payments are processed securely by Stripe.',
+  ),
   DONATE_URL: optionalString.pipe(httpUrl.optional()),
   SMTP_URL: optionalString.refine(
     (v) => v === undefined || /^smtps?:\/\//.test(v),

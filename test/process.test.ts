@@ -92,3 +92,38 @@ describe.runIf(onPostgres)('the command line and server on PostgreSQL', () => {
     }
   });
 });
+
+describe('npm run demo', () => {
+  it('refuses to run with a live key', async () => {
+    const result = await runTs('src/dev/demo.ts', [], childEnv({ STRIPE_SECRET_KEY: 'sk_live_abc123' }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'reader-donations: npm run demo refuses to run with a live Stripe key (STRIPE_SECRET_KEY)\n',
+    );
+  });
+
+  it('starts the service with the emulator and prints a working finance token and the URLs', async () => {
+    const { spawn } = await import('node:child_process');
+    const { freePort } = await import('./support/processes.js');
+    const [port, stripePort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/demo.ts'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: childEnv({ PORT: String(port), DEMO_STRIPE_PORT: String(stripePort), DEMO_DATA_DIR: freshDir() }),
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    try {
+      for (let i = 0; i < 300 && !out.includes('Press Ctrl+C'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain(`Donation page      http://localhost:${port}/donate`);
+      const token = /rdt_[\w-]{43}/.exec(out)![0];
+      const summary = await fetch(`http://127.0.0.1:${port}/admin/summary`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(summary.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/donate`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    }
+  });
+});

@@ -7,10 +7,11 @@ import { ApiError, invalid } from '../errors.js';
 import { clientIp } from '../http/client-ip.js';
 import { readJsonObject } from '../http/json-body.js';
 import { page } from '../pages/layout.js';
-import { hashed, hit } from '../rate-limit/fixed-window.js';
-import { parseReminderRequest, readerIdField } from '../reminders/reminder-request.js';
-import { cancelReminder, deferredUntil, upsertReminder } from '../reminders/reminders-queries.js';
+import { pageSecurity } from '../pages/page-security.js';
+import { readerIdField } from '../reminders/reminder-request.js';
+import { cancelReminder, deferredUntil } from '../reminders/reminders-queries.js';
 import { hashToken } from '../reminders/send-due.js';
+import { signUpForReminder } from '../reminders/sign-up.js';
 
 const tokenField = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/);
 
@@ -28,30 +29,7 @@ export function reminderRoutes(deps: Deps) {
   return (
     new Hono<AppEnv>()
       .post('/api/reminders', async (c) => {
-        const now = clock.now();
-        const request = parseReminderRequest(await readJsonObject(c), config, now);
-        const window = config.REMINDER_RATE_LIMIT_WINDOW_SECONDS;
-        await hit(
-          db,
-          [
-            {
-              bucket: `reminder:ip:${clientIp(c, config.TRUST_PROXY)}`,
-              max: config.REMINDER_RATE_LIMIT_PER_IP,
-              windowSeconds: window,
-            },
-            ...(request.email
-              ? [
-                  {
-                    bucket: `reminder:email:${hashed(request.email)}`,
-                    max: config.REMINDER_RATE_LIMIT_PER_EMAIL,
-                    windowSeconds: window,
-                  },
-                ]
-              : []),
-          ],
-          now,
-        );
-        const row = await upsertReminder(db, request, config.REMINDER_CONSENT_VERSION, now);
+        const row = await signUpForReminder(deps, await readJsonObject(c), clientIp(c, config.TRUST_PROXY));
         return c.json({ id: row.id, remindAt: row.remind_at.toISOString() }, 201);
       })
       .get('/api/reminders/deferral', async (c) => {
@@ -70,13 +48,12 @@ export function reminderRoutes(deps: Deps) {
         return c.json({ cancelled: true });
       })
       // The link in the e-mail: a page with a button, so a mail scanner fetching the link cancels nothing.
+      .use('/reminders/cancel', pageSecurity(config))
       .get('/reminders/cancel', (c) => {
         const token = c.req.query('token') ?? '';
-        c.header('Cache-Control', 'no-store');
-        c.header('Referrer-Policy', 'no-referrer');
         return c.html(
           page(
-            'Cancel your reminder',
+            { title: 'Cancel your reminder', nonce: c.get('nonce') },
             html`<h1>Cancel your reminder?</h1>
 <p>We will not send the reminder, and we will delete your e-mail address.</p>
 <form method="post" action="/reminders/cancel">
@@ -89,15 +66,14 @@ export function reminderRoutes(deps: Deps) {
       .post('/reminders/cancel', async (c) => {
         const form = await c.req.parseBody();
         const done = await cancel(form.token);
-        c.header('Cache-Control', 'no-store');
         return c.html(
           done
             ? page(
-                'Reminder cancelled',
+                { title: 'Reminder cancelled', nonce: c.get('nonce') },
                 html`<h1>Your reminder is cancelled</h1><p>We have deleted your e-mail address. Thank you for reading.</p>`,
               )
             : page(
-                'Link not valid',
+                { title: 'Link not valid', nonce: c.get('nonce') },
                 html`<h1>This link is not valid</h1><p class="muted">It may have been mistyped. Nothing was changed.</p>`,
               ),
           done ? 200 : 404,

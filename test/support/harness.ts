@@ -6,8 +6,8 @@ import { buildDeps } from '../../src/build-deps.js';
 import { fixedClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
+import { StripeEmulator } from '../../src/dev/stripe-emulator/server.js';
 import { createLogger } from '../../src/logger.js';
-import { FakeStripe } from './fake-stripe.js';
 import { createTestDatabase, type TestDatabase } from './test-db.js';
 
 export const TEST_NOW = '2026-11-28T12:00:00.000Z';
@@ -17,7 +17,7 @@ export interface TestContext {
   app: Hono<AppEnv>;
   deps: Deps;
   database: TestDatabase;
-  stripe: FakeStripe;
+  stripe: StripeEmulator;
   clock: ReturnType<typeof fixedClock>;
   /** Every log line the app wrote, parsed. */
   logs: Record<string, unknown>[];
@@ -41,7 +41,7 @@ export function baseEnv(stripeUrl: string): Record<string, string> {
 }
 
 export async function createTestContext(env: Record<string, string | undefined> = {}): Promise<TestContext> {
-  const [database, stripe] = await Promise.all([createTestDatabase(), new FakeStripe().start()]);
+  const [database, stripe] = await Promise.all([createTestDatabase(), new StripeEmulator().start()]);
   const clock = fixedClock(TEST_NOW);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({

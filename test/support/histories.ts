@@ -1,4 +1,4 @@
-import type { FakeStripe } from './fake-stripe.js';
+import type { StripeEmulator } from '../../src/dev/stripe-emulator/server.js';
 import { charge, checkoutSession, dispute, event, invoice, type StripeEvent, subscription } from './stripe-events.js';
 
 /** A realistic sequence of Stripe events for one reader, in the order Stripe would send them. */
@@ -6,7 +6,7 @@ export interface History {
   name: string;
   events: StripeEvent[];
   /** What the fake Stripe must know for lookups (refunds on recurring payments). */
-  arrange?(stripe: FakeStripe): void;
+  arrange?(stripe: StripeEmulator): void;
 }
 
 const DAY = 86_400;

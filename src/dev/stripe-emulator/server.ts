@@ -1,7 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+// DEVELOPMENT TOOL, shipped for `npm run demo` and used by the tests: a local stand-in for Stripe.
+// It never touches real money or Stripe's servers. Do not point production at it.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkoutPage, resultPage } from './checkout-page.js';
 import { decodeStripeForm } from './form-decode.js';
+import { event, firstInvoiceObject, signature, stripeId, subscriptionObject } from './objects.js';
 
 export interface RecordedRequest {
   method: string;
@@ -22,14 +26,24 @@ export interface Fault {
   hangUp?: boolean;
 }
 
-const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
+const id = stripeId;
+
+export interface EmulatorOptions {
+  /** Where "Pay" on the test checkout page sends the events, signed with `secret`. */
+  webhook?: { url: string; secret: string };
+  /** 0 (default) picks a free port. */
+  port?: number;
+}
+
+type Json = Record<string, any>;
 
 /**
- * A Stripe-compatible HTTP server for tests: the real `stripe` SDK talks to it over HTTP.
- * It speaks the v1 wire format (form-encoded bracketed keys, JSON answers, error envelope,
- * Request-Id) and honours Idempotency-Key the way Stripe does (replay, or 400 idempotency_error).
+ * A Stripe-compatible HTTP server: the real `stripe` SDK talks to it over HTTP. It speaks the v1
+ * wire format (form-encoded bracketed keys, JSON answers, error envelope, Request-Id), honours
+ * Idempotency-Key the way Stripe does (replay, or 400 idempotency_error), and serves a "test
+ * checkout" page per session whose Pay button sends what Stripe would send, signed, to the webhook.
  */
-export class FakeStripe {
+export class StripeEmulator {
   readonly requests: RecordedRequest[] = [];
   readonly sessions = new Map<string, Record<string, unknown>>();
   /** Which invoice each PaymentIntent paid, as GET /v1/invoice_payments reports it. */
@@ -39,6 +53,13 @@ export class FakeStripe {
   readonly #idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   #server: Server | undefined;
   url = '';
+
+  constructor(private readonly options: EmulatorOptions = {}) {}
+
+  /** Points "Pay" at a service that started after the emulator (it needed the emulator's URL first). */
+  setWebhook(webhook: { url: string; secret: string }): void {
+    this.options.webhook = webhook;
+  }
 
   /** The next `count` requests fail as described (each after its delay). */
   failNext(fault: Fault, count = 1): void {
@@ -60,7 +81,10 @@ export class FakeStripe {
         res.end(JSON.stringify({ error: { type: 'api_error', message: String(err) } }));
       });
     });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.#server!.once('error', reject);
+      this.#server!.listen(this.options.port ?? 0, '127.0.0.1', resolve);
+    });
     const { port } = this.#server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}`;
     return this;
@@ -81,6 +105,16 @@ export class FakeStripe {
       method === 'GET' || method === 'DELETE' ? decodeStripeForm(url.search.slice(1)) : decodeStripeForm(raw);
     this.requests.push({ method, path: url.pathname, headers: req.headers, params });
     const requestId = id('req');
+
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    const page = /^\/c\/pay\/(cs_\w+)$/.exec(url.pathname);
+    if (page) {
+      await this.#checkoutPage(page[1]!, method, raw, res);
+      return;
+    }
 
     const send = (status: number, body: unknown, extra: Record<string, string> = {}) => {
       const text = JSON.stringify(body);
@@ -172,12 +206,100 @@ export class FakeStripe {
     const get = /^\/v1\/checkout\/sessions\/([\w]+)$/.exec(path);
     if (method === 'GET' && get) {
       const session = this.sessions.get(get[1]!);
-      if (session) return [200, session];
+      if (session) {
+        const { _params, ...visible } = session;
+        return [200, visible];
+      }
     }
     return [
       404,
       { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such resource: ${path}` } },
     ];
+  }
+
+  /** GET shows the test checkout; POST action=pay completes it and sends the events, action=cancel goes back. */
+  async #checkoutPage(sessionId: string, method: string, raw: string, res: ServerResponse): Promise<void> {
+    const session = this.sessions.get(sessionId) as Json | undefined;
+    const html = (status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
+      res.end(body);
+    };
+    if (!session) return html(404, resultPage('No such checkout session', 'This test checkout does not exist.'));
+    if (method === 'GET') return html(200, checkoutPage(session));
+    const form = new URLSearchParams(raw);
+    if (form.get('action') === 'cancel') return html(303, '', { location: String(session.cancel_url) });
+    if (session.status !== 'open') return html(409, resultPage('Already paid', 'This test checkout is complete.'));
+    const email = (form.get('email') ?? '').trim() || String(session.customer_email ?? '');
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return html(400, checkoutPage(session, 'Enter an e-mail address.'));
+    const name = (form.get('name') ?? '').trim() || null;
+    try {
+      await this.#pay(session, email, name);
+    } catch (err) {
+      return html(502, resultPage('The service did not take the payment', (err as Error).message));
+    }
+    const success = String(session.success_url).replace('{CHECKOUT_SESSION_ID}', sessionId);
+    return html(303, '', { location: success });
+  }
+
+  /** Completes a session as Stripe would, and delivers the events Stripe would send for it, in order. */
+  async #pay(session: Json, email: string, name: string | null): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    const customer = id('cus');
+    Object.assign(session, {
+      status: 'complete',
+      payment_status: 'paid',
+      customer,
+      customer_details: { email, name, address: null, phone: null, tax_exempt: 'none', tax_ids: [] },
+    });
+    const events: Json[] = [];
+    if (session.mode === 'subscription') {
+      const params = (session._params ?? {}) as Json;
+      const price = params.line_items?.[0]?.price_data ?? {};
+      const interval = String(price.recurring?.interval ?? 'month');
+      const periodEnd = now + (interval === 'year' ? 365 : 30) * 86_400;
+      const subscription = id('sub');
+      const metadata = params.subscription_data?.metadata ?? {};
+      const amount = Number(price.unit_amount);
+      const currency = String(price.currency);
+      session.subscription = subscription;
+      events.push(
+        event(
+          'customer.subscription.created',
+          subscriptionObject({ id: subscription, customer, amount, currency, interval, metadata, now, periodEnd }),
+          now,
+        ),
+        event(
+          'invoice.paid',
+          firstInvoiceObject({ subscription, customer, email, name, amount, currency, metadata, now, periodEnd }),
+          now,
+        ),
+      );
+    } else {
+      session.payment_intent = id('pi');
+    }
+    const { _params, ...visible } = session;
+    events.push(event('checkout.session.completed', visible, now));
+    for (const e of events) await this.#deliver(e);
+  }
+
+  async #deliver(e: Json): Promise<void> {
+    const hook = this.options.webhook;
+    if (!hook) return;
+    const payload = JSON.stringify(e);
+    let last = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'stripe-signature': signature(payload, hook.secret, Math.floor(Date.now() / 1000)),
+        },
+        body: payload,
+      }).catch((err: Error) => ({ ok: false, status: 0, text: async () => err.message }));
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    }
+    throw new Error(`${e.type} was refused: ${last}`);
   }
 
   #createSession(p: Record<string, unknown>): Record<string, unknown> {
@@ -207,7 +329,8 @@ export class FakeStripe {
       livemode: false,
       url: `${this.url}/c/pay/${sessionId}`,
     };
-    this.sessions.set(sessionId, session);
+    // Kept out of API answers (see #route), needed to complete the session like Stripe would.
+    this.sessions.set(sessionId, { ...session, _params: p });
     return session;
   }
 }

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env.js';
+import type { Config } from '../config.js';
+
+const STRIPE_CHECKOUT = 'https://checkout.stripe.com';
+
+/**
+ * Headers for the HTML pages: a CSP that runs only this response's own inline style and script
+ * (by nonce), loads nothing from elsewhere, lets forms go only to us and to Stripe Checkout, and
+ * lets only FRAME_ANCESTORS (else ALLOWED_ORIGINS) frame the page, and only with ?embed=1.
+ */
+export function pageSecurity(config: Config): MiddlewareHandler<AppEnv> {
+  const checkoutOrigins = [STRIPE_CHECKOUT, ...(config.STRIPE_API_URL ? [new URL(config.STRIPE_API_URL).origin] : [])];
+  const framers = config.FRAME_ANCESTORS.length > 0 ? config.FRAME_ANCESTORS : config.ALLOWED_ORIGINS;
+  return async (c, next) => {
+    const nonce = randomBytes(16).toString('base64');
+    c.set('nonce', nonce);
+    const embed = c.req.query('embed') === '1';
+    const ancestors = embed && framers.length > 0 ? framers.join(' ') : "'none'";
+    c.header(
+      'Content-Security-Policy',
+      [
+        "default-src 'none'",
+        `script-src 'nonce-${nonce}'`,
+        `style-src 'nonce-${nonce}'`,
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        `form-action 'self' ${checkoutOrigins.join(' ')}`,
+        "base-uri 'none'",
+        `frame-ancestors ${ancestors}`,
+      ].join('; '),
+    );
+    if (!embed) c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Cache-Control', 'no-store');
+    await next();
+  };
+}

@@ -1,0 +1,60 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { buildDeps } from './build-deps.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { openConfiguredDatabase } from './database.js';
+import type { Deps } from './deps.js';
+import { errorFields, type Logger } from './logger.js';
+import { scheduleReminderSweeps } from './reminders/scheduler.js';
+
+export interface RunningService {
+  deps: Deps;
+  port: number;
+  /** Stops taking connections, lets in-flight requests and a running sweep finish, closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Opens and migrates the database, serves the app, and starts the reminder sweep. */
+export async function startService(
+  config: Config,
+  clock: Clock,
+  logger: Logger,
+  holder: string,
+): Promise<RunningService> {
+  const database = await openConfiguredDatabase(config, holder);
+  const deps = buildDeps(config, database, clock, logger);
+  if (!deps.stripe) logger.warn('STRIPE_SECRET_KEY is not set: checkout answers 503 payment_provider_unconfigured');
+  if (config.STRIPE_WEBHOOK_SECRET.length === 0) {
+    logger.warn('STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe answers 503 webhook_unconfigured');
+  }
+  if (!deps.mailer) logger.warn('SMTP_URL is not set: reminder e-mails stay queued until it is');
+
+  const app = createApp(deps);
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info(
+    { port, database: database.kind, dataDir: database.kind === 'pglite' ? config.DATA_DIR : undefined },
+    `listening on ${config.PUBLIC_URL}`,
+  );
+  const sweeps =
+    config.REMINDER_SWEEP_INTERVAL_SECONDS > 0
+      ? scheduleReminderSweeps(deps, config.REMINDER_SWEEP_INTERVAL_SECONDS)
+      : undefined;
+
+  return {
+    deps,
+    port,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([closed, sweeps?.stop()]);
+      deps.mailer?.close();
+      await database.close().catch((err) => logger.error({ err: errorFields(err) }, 'closing the database failed'));
+    },
+  };
+}
