@@ -79,7 +79,7 @@ describe.skipIf(!hasChromium)('the donation page in a real browser (Chromium)', 
     await page.getByRole('radio', { name: '$10', exact: true }).check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await pay(page, 'once@example.org');
-    await expect.poll(() => page.locator('main').innerText()).toContain('Your gift of $10.00 has been received.');
+    await expect.poll(() => page.locator('main').textContent()).toContain('Your gift of $10.00 has been received.');
     const gift = await database.db.selectFrom('gifts').selectAll().executeTakeFirstOrThrow();
     expect(gift).toMatchObject({
       frequency: 'once',
@@ -95,11 +95,11 @@ describe.skipIf(!hasChromium)('the donation page in a real browser (Chromium)', 
     const page = await browser.newPage();
     await page.goto(`${base}/donate`);
     await page.getByLabel('Currency').selectOption('eur');
-    await expect.poll(() => page.locator('#presets').innerText()).toContain('€5');
+    await expect.poll(() => page.locator('#presets').textContent()).toContain('€5');
     await page.getByRole('radio', { name: '€5', exact: true }).check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await pay(page, 'monthly@example.org');
-    await expect.poll(() => page.locator('main').innerText()).toContain('Your monthly gift of €5.00 is active.');
+    await expect.poll(() => page.locator('main').textContent()).toContain('Your monthly gift of €5.00 is active.');
     const donation = await database.db.selectFrom('recurring_donations').selectAll().executeTakeFirstOrThrow();
     expect(donation).toMatchObject({ amount: 500, currency: 'eur', interval: 'month', status: 'active' });
     await page.close();
@@ -110,7 +110,7 @@ describe.skipIf(!hasChromium)('the donation page in a real browser (Chromium)', 
     await page.goto(`${base}/donate`);
     await page.getByLabel('Other amount').fill('1');
     await page.getByRole('button', { name: 'Continue' }).click();
-    await expect.poll(() => page.locator('#amount-error').innerText()).toBe('amount must be at least 2.00 USD');
+    await expect.poll(() => page.locator('#amount-error').textContent()).toBe('amount must be at least 2.00 USD');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('other-amount');
     expect(await page.getByLabel('Other amount').getAttribute('aria-invalid')).toBe('true');
     expect(await database.db.selectFrom('checkout_sessions').selectAll().execute()).toEqual([]);
@@ -124,10 +124,10 @@ describe.skipIf(!hasChromium)('the donation page in a real browser (Chromium)', 
     await page.getByLabel('Your e-mail').fill('later@example.org');
     await page.getByRole('radio', { name: 'Next week' }).check();
     await page.getByRole('button', { name: 'Remind me' }).click();
-    await expect.poll(() => page.locator('#consent-error').innerText()).toContain('tick the box');
+    await expect.poll(() => page.locator('#consent-error').textContent()).toContain('tick the box');
     await page.getByLabel('Send me one reminder e-mail').check();
     await page.getByRole('button', { name: 'Remind me' }).click();
-    await expect.poll(() => page.locator('#notice').innerText()).toMatch(/We will e-mail you on \w+ \d+, \d{4}\./);
+    await expect.poll(() => page.locator('#notice').textContent()).toMatch(/We will e-mail you on \w+ \d+, \d{4}\./);
     const reminder = await database.db.selectFrom('reminders').selectAll().executeTakeFirstOrThrow();
     expect(reminder).toMatchObject({
       kind: 'email',
@@ -142,7 +142,7 @@ describe.skipIf(!hasChromium)('the donation page in a real browser (Chromium)', 
 
     await page.getByText('Not ready to support today? Remind me later.').click();
     await page.getByRole('button', { name: /Not now/ }).click();
-    await expect.poll(() => page.locator('#notice').innerText()).toContain('We will not ask again until');
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('We will not ask again until');
     const readerId = await page.evaluate(() => localStorage.getItem('rd_reader_id'));
     const deferral = await database.db
       .selectFrom('reminders')
@@ -161,11 +161,11 @@ describe.skipIf(!hasChromium)('the donation page in a real browser (Chromium)', 
     await page.getByLabel('Other amount').fill('abc');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.waitForURL(`${base}/donate`);
-    expect(await page.locator('#amount-error').innerText()).toBe('Enter an amount such as 10 or 7.50');
+    expect(await page.locator('#amount-error').textContent()).toBe('Enter an amount such as 10 or 7.50');
     await page.getByLabel('Other amount').fill('60');
     await page.getByRole('button', { name: 'Continue' }).click();
     await pay(page, 'nojs@example.org');
-    expect(await page.locator('main').innerText()).toContain('Your annual gift of $60.00 is active.');
+    expect(await page.locator('main').textContent()).toContain('Your annual gift of $60.00 is active.');
     await context.close();
   });
 
