@@ -7,6 +7,7 @@ import type { AppEnv } from './app-env.js';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { notFound, onError } from './http/errors-middleware.js';
+import { securityHeaders } from './http/security-headers.js';
 import { adminRoutes } from './routes/admin.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
 import { donationOptionsRoutes } from './routes/donation-options.js';
@@ -25,6 +26,7 @@ export function createApp(deps: Deps) {
       limitLength: 128,
     }),
   );
+  app.use(securityHeaders(config));
   app.use(async (c, next) => {
     const logger = deps.logger.child({ requestId: c.get('requestId') });
     c.set('logger', logger);

@@ -115,6 +115,17 @@ const envSchema = z.object({
   }),
   DONATION_OPTIONS_FILE: optionalString,
   TRUST_PROXY: int(0, 10, 0),
+  CHECKOUT_RATE_LIMIT_PER_IP: int(1, 1_000_000, 10),
+  CHECKOUT_RATE_LIMIT_PER_EMAIL: int(1, 1_000_000, 5),
+  CHECKOUT_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400, 600),
+  CAPTCHA_PROVIDER: z
+    .enum(['turnstile', 'hcaptcha'], { error: 'must be turnstile or hcaptcha' })
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  CAPTCHA_SECRET: optionalString,
+  CAPTCHA_SITE_KEY: optionalString,
+  CAPTCHA_VERIFY_URL: optionalString.pipe(httpUrl.optional()),
+  CAPTCHA_TIMEOUT_MS: int(100, 60_000, 5000),
   NEWSROOM_NAME: optionalString.transform((v) => v ?? 'our newsroom'),
   FRAME_ANCESTORS: originList,
   PAYMENT_METHODS_NOTE: optionalString.transform(
@@ -181,6 +192,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       throw new ConfigError(e.DONATION_OPTIONS_FILE ? 'DONATION_OPTIONS_FILE' : 'DONATION_CURRENCIES', err.message);
     }
     throw err;
+  }
+  if (e.CAPTCHA_PROVIDER && !e.CAPTCHA_SECRET) {
+    throw new ConfigError('CAPTCHA_SECRET', `is required when CAPTCHA_PROVIDER is ${e.CAPTCHA_PROVIDER}`);
   }
   const { DONATION_CURRENCIES: _c, DONATION_OPTIONS_FILE: _f, ...rest } = e;
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');

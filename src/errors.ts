@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   invalid_signature: 400,
   unauthorized: 401,
   forbidden: 403,
+  captcha_failed: 403,
   not_found: 404,
   conflict: 409,
   idempotency_key_reused: 409,
@@ -19,6 +20,7 @@ export const ERROR_CODES = {
   internal_error: 500,
   event_processing_failed: 500,
   webhook_unconfigured: 503,
+  captcha_unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

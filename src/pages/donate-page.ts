@@ -6,11 +6,20 @@ import { findCurrency } from '../donation-options.js';
 import { DONATE_SCRIPT } from './donate-script.js';
 import { page } from './layout.js';
 import { moneyText } from './money-text.js';
+import { CAPTCHA_WIDGET } from './page-security.js';
 
 export type DonateField = 'frequency' | 'amount' | 'currency' | 'email' | 'form' | 'remindEmail' | 'consent' | 'remind';
 
 export interface DonateView {
-  config: Pick<Config, 'donationOptions' | 'NEWSROOM_NAME' | 'PAYMENT_METHODS_NOTE' | 'REMINDER_CONSENT_VERSION'>;
+  config: Pick<
+    Config,
+    | 'donationOptions'
+    | 'NEWSROOM_NAME'
+    | 'PAYMENT_METHODS_NOTE'
+    | 'REMINDER_CONSENT_VERSION'
+    | 'CAPTCHA_PROVIDER'
+    | 'CAPTCHA_SITE_KEY'
+  >;
   nonce: string;
   embed: boolean;
   currency: string;
@@ -36,6 +45,15 @@ const WHEN = [
 ] as const;
 
 const invalidAttr = (message: string | undefined) => (message ? 'true' : 'false');
+
+/** The provider's challenge, when CAPTCHA_PROVIDER and CAPTCHA_SITE_KEY are set; it needs JavaScript. */
+function captchaWidget(v: DonateView) {
+  const provider = v.config.CAPTCHA_PROVIDER;
+  if (!provider || !v.config.CAPTCHA_SITE_KEY) return '';
+  const w = CAPTCHA_WIDGET[provider];
+  return html`<div class="${w.className}" data-sitekey="${v.config.CAPTCHA_SITE_KEY}"></div>
+<script src="${w.script}" async defer></script>`;
+}
 
 export function donatePage(v: DonateView) {
   const options = v.config.donationOptions;
@@ -96,6 +114,7 @@ ${options.currencies.map(
 <label class="field" for="email">E-mail <span class="hint">(optional, for your receipt)</span></label>
 <input type="email" id="email" name="email" autocomplete="email" value="${v.email ?? ''}" aria-describedby="email-error" aria-invalid="${invalidAttr(e.email)}">
 <p class="error" id="email-error" role="alert">${e.email ?? ''}</p>
+${captchaWidget(v)}
 <button type="submit" class="primary" id="continue">Continue</button>
 <p class="methods">${v.config.PAYMENT_METHODS_NOTE}</p>
 </form>

@@ -82,7 +82,8 @@ export const DONATE_SCRIPT = `(() => {
     button.disabled = true;
     button.textContent = 'Opening secure checkout…';
     const body = { frequency: frequency(), amount, currency: c.currency, email: $('email').value.trim() || undefined,
-      campaign: form.campaign.value || undefined, readerId: readerId || undefined };
+      campaign: form.campaign.value || undefined, readerId: readerId || undefined,
+      captchaToken: (form.querySelector('[name=cf-turnstile-response],[name=h-captcha-response]') || {}).value || undefined };
     try {
       const res = await fetch('/api/checkout-sessions', { method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() }, body: JSON.stringify(body) });

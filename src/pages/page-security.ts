@@ -5,6 +5,20 @@ import type { Config } from '../config.js';
 
 const STRIPE_CHECKOUT = 'https://checkout.stripe.com';
 
+/** Where each challenge provider's widget comes from: the one thing a page may load from elsewhere. */
+export const CAPTCHA_WIDGET = {
+  turnstile: {
+    script: 'https://challenges.cloudflare.com/turnstile/v0/api.js',
+    origin: 'https://challenges.cloudflare.com',
+    className: 'cf-turnstile',
+  },
+  hcaptcha: {
+    script: 'https://js.hcaptcha.com/1/api.js',
+    origin: 'https://*.hcaptcha.com https://hcaptcha.com',
+    className: 'h-captcha',
+  },
+} as const;
+
 /**
  * Headers for the HTML pages: a CSP that runs only this response's own inline style and script
  * (by nonce), loads nothing from elsewhere, lets forms go only to us and to Stripe Checkout, and
@@ -13,6 +27,8 @@ const STRIPE_CHECKOUT = 'https://checkout.stripe.com';
 export function pageSecurity(config: Config): MiddlewareHandler<AppEnv> {
   const checkoutOrigins = [STRIPE_CHECKOUT, ...(config.STRIPE_API_URL ? [new URL(config.STRIPE_API_URL).origin] : [])];
   const framers = config.FRAME_ANCESTORS.length > 0 ? config.FRAME_ANCESTORS : config.ALLOWED_ORIGINS;
+  const widget =
+    config.CAPTCHA_PROVIDER && config.CAPTCHA_SITE_KEY ? CAPTCHA_WIDGET[config.CAPTCHA_PROVIDER].origin : '';
   return async (c, next) => {
     const nonce = randomBytes(16).toString('base64');
     c.set('nonce', nonce);
@@ -22,10 +38,11 @@ export function pageSecurity(config: Config): MiddlewareHandler<AppEnv> {
       'Content-Security-Policy',
       [
         "default-src 'none'",
-        `script-src 'nonce-${nonce}'`,
-        `style-src 'nonce-${nonce}'`,
+        `script-src 'nonce-${nonce}'${widget ? ` ${widget}` : ''}`,
+        `style-src 'nonce-${nonce}'${widget ? ` ${widget}` : ''}`,
         "img-src 'self' data:",
-        "connect-src 'self'",
+        `connect-src 'self'${widget ? ` ${widget}` : ''}`,
+        ...(widget ? [`frame-src ${widget}`] : []),
         `form-action 'self' ${checkoutOrigins.join(' ')}`,
         "base-uri 'none'",
         `frame-ancestors ${ancestors}`,

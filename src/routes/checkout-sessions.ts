@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.js';
-import { parseCheckoutRequest } from '../checkout/checkout-request.js';
-import { createCheckout, requireStripe } from '../checkout/create-checkout.js';
+import { requireStripe } from '../checkout/create-checkout.js';
+import { startCheckout } from '../checkout/start-checkout.js';
 import type { Deps } from '../deps.js';
 import { invalid } from '../errors.js';
+import { clientIp } from '../http/client-ip.js';
 import { readJsonObject } from '../http/json-body.js';
 
 function idempotencyKeyHeader(value: string | undefined): string | undefined {
@@ -15,13 +16,17 @@ function idempotencyKeyHeader(value: string | undefined): string | undefined {
 }
 
 export function checkoutSessionRoutes(deps: Deps) {
-  const { config } = deps;
-  const returnOrigins = [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_RETURN_ORIGINS];
   return new Hono<AppEnv>().post('/api/checkout-sessions', async (c) => {
     requireStripe(deps);
-    const key = idempotencyKeyHeader(c.req.header('Idempotency-Key'));
-    const request = parseCheckoutRequest(await readJsonObject(c), config.donationOptions, returnOrigins);
-    const { status, body } = await createCheckout(deps, request, key, c.get('logger'));
-    return c.json(body, status);
+    const idempotencyKey = idempotencyKeyHeader(c.req.header('Idempotency-Key'));
+    const body = await readJsonObject(c);
+    const { status, body: session } = await startCheckout(deps, {
+      body,
+      idempotencyKey,
+      captchaToken: body.captchaToken,
+      ip: clientIp(c, deps.config.TRUST_PROXY),
+      logger: c.get('logger'),
+    });
+    return c.json(session, status);
   });
 }

@@ -3,8 +3,7 @@ import { type Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Frequency } from '../../db/schema.js';
 import type { AppEnv } from '../app-env.js';
-import { parseCheckoutRequest } from '../checkout/checkout-request.js';
-import { createCheckout } from '../checkout/create-checkout.js';
+import { startCheckout } from '../checkout/start-checkout.js';
 import type { Deps } from '../deps.js';
 import { findCurrency } from '../donation-options.js';
 import { ApiError } from '../errors.js';
@@ -24,7 +23,6 @@ const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 export function pageRoutes(deps: Deps) {
   const { config, db, clock } = deps;
   const options = config.donationOptions;
-  const returnOrigins = [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_RETURN_ORIGINS];
   const app = new Hono<AppEnv>();
   app.use('/donate', pageSecurity(config));
   app.use('/donate/*', pageSecurity(config));
@@ -99,9 +97,15 @@ export function pageRoutes(deps: Deps) {
       ...(readerId(c, false) ? { readerId: readerId(c, false) } : {}),
     };
     try {
-      const request = parseCheckoutRequest(body, options, returnOrigins);
       const key = text(form.idempotency_key);
-      const attempt = (k: string | undefined) => createCheckout(deps, request, k, c.get('logger'));
+      const attempt = (idempotencyKey: string | undefined) =>
+        startCheckout(deps, {
+          body,
+          idempotencyKey,
+          captchaToken: form['cf-turnstile-response'] ?? form['h-captcha-response'],
+          ip: clientIp(c, config.TRUST_PROXY),
+          logger: c.get('logger'),
+        });
       // A reader who went back and changed the amount reuses the page's key with another body.
       const result = await attempt(/^[\w-]{8,64}$/.test(key) ? key : undefined).catch((err) => {
         if (err instanceof ApiError && err.code === 'idempotency_key_reused') return attempt(undefined);

@@ -1,0 +1,44 @@
+import type { Deps } from '../deps.js';
+import type { Logger } from '../logger.js';
+import { hashed, hit } from '../rate-limit/fixed-window.js';
+import { verifyCaptcha } from './captcha.js';
+import { parseCheckoutRequest } from './checkout-request.js';
+import { createCheckout } from './create-checkout.js';
+
+export interface CheckoutAttempt {
+  body: Record<string, unknown>;
+  idempotencyKey: string | undefined;
+  captchaToken: unknown;
+  ip: string;
+  logger: Logger;
+}
+
+/**
+ * A checkout from the API or the page's form, the one way: validated, counted against the per-IP and
+ * per-e-mail limits (in the database, so every instance shares them), challenged when configured,
+ * and only then sent to Stripe.
+ */
+export async function startCheckout(deps: Deps, a: CheckoutAttempt) {
+  const { config, db, clock } = deps;
+  const returnOrigins = [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_RETURN_ORIGINS];
+  const request = parseCheckoutRequest(a.body, config.donationOptions, returnOrigins);
+  const windowSeconds = config.CHECKOUT_RATE_LIMIT_WINDOW_SECONDS;
+  await hit(
+    db,
+    [
+      { bucket: `checkout:ip:${a.ip}`, max: config.CHECKOUT_RATE_LIMIT_PER_IP, windowSeconds },
+      ...(request.email
+        ? [
+            {
+              bucket: `checkout:email:${hashed(request.email)}`,
+              max: config.CHECKOUT_RATE_LIMIT_PER_EMAIL,
+              windowSeconds,
+            },
+          ]
+        : []),
+    ],
+    clock.now(),
+  );
+  await verifyCaptcha(config, a.captchaToken, a.ip);
+  return createCheckout(deps, request, a.idempotencyKey, a.logger);
+}
