@@ -75,6 +75,7 @@ const envSchema = z.object({
   ),
   DATABASE_POOL_SIZE: int(1, 1000, 10),
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 600_000, 5000),
+  DATABASE_STARTUP_TIMEOUT_MS: int(0, 3_600_000, 30_000),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
   STRIPE_SECRET_KEY: optionalString.refine(
     (v) => v === undefined || /^(sk|rk)_(test|live)_\w+$/.test(v),

@@ -30,14 +30,19 @@ describe('the server process (npm start)', () => {
     [{ PORT: 'x' }, /^reader-donations: configuration error: PORT: .*\(got "x"\)\n$/],
     [{ STRIPE_SECRET_KEY: 'pk_live_1' }, /^reader-donations: configuration error: STRIPE_SECRET_KEY: /],
     [
-      { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DATABASE_CONNECT_TIMEOUT_MS: '500' },
-      /^reader-donations: error: .+\n$/,
+      {
+        DATABASE_URL: 'postgres://nobody:hunter2@127.0.0.1:1/none',
+        DATABASE_CONNECT_TIMEOUT_MS: '300',
+        DATABASE_STARTUP_TIMEOUT_MS: '1200',
+      },
+      /^reader-donations: error: could not reach PostgreSQL at 127\.0\.0\.1:1\/none within 1\.2 s \(.+\)\n$/,
     ],
   ])('refuses to start with %o, in one line on stderr', async (env, line) => {
     const result = await runTs('src/server.ts', [], childEnv({ DATA_DIR: freshDir(), ...env }));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(line);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toContain('hunter2');
   });
 });
 

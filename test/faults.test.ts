@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StripeEmulator } from '../src/dev/stripe-emulator/server.js';
+import { oneOff } from './support/histories.js';
+import { childEnv, runTs, startServer } from './support/processes.js';
+import { signedHeader } from './support/stripe-events.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+
+const WEBHOOK_SECRET = 'whsec_faults';
+
+describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server behind a TCP proxy)', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let stripe: StripeEmulator;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const target = new URL(database.url!);
+    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    target.host = `127.0.0.1:${proxy.port}`;
+    stripe = await new StripeEmulator().start();
+    env = childEnv({
+      DATABASE_URL: target.toString(),
+      DATABASE_CONNECT_TIMEOUT_MS: '500',
+      DATABASE_STARTUP_TIMEOUT_MS: '20000',
+      STRIPE_SECRET_KEY: 'sk_test_faults',
+      STRIPE_API_URL: stripe.url,
+      STRIPE_MAX_RETRIES: '0',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      REMINDER_SWEEP_INTERVAL_SECONDS: '0',
+    });
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    await stripe.stop();
+    await database.close();
+  });
+
+  it('while the database is away: health 503, webhooks 5xx (Stripe retries), checkout 503; then it recovers by itself', async () => {
+    const server = await startServer(env);
+    try {
+      const checkout = () =>
+        fetch(`${server.url}/api/checkout-sessions`, {
+          method: 'POST',
+          body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
+        });
+      const [e] = oneOff(1, Math.floor(Date.now() / 1000)).events;
+      const payload = JSON.stringify(e);
+      const webhook = () =>
+        fetch(`${server.url}/webhooks/stripe`, {
+          method: 'POST',
+          headers: { 'stripe-signature': signedHeader(payload, WEBHOOK_SECRET, Math.floor(Date.now() / 1000)) },
+          body: payload,
+        });
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+
+      proxy.cut();
+      expect((await fetch(`${server.url}/health`)).status).toBe(503);
+      const hook = await webhook();
+      expect(hook.status).toBeGreaterThanOrEqual(500);
+      const co = await checkout();
+      expect(co.status).toBe(503);
+      expect((await co.json()).error.code).toBe('database_unavailable');
+
+      proxy.restore();
+      let health = 0;
+      for (let i = 0; i < 50 && health !== 200; i++) {
+        health = (await fetch(`${server.url}/health`)).status;
+        if (health !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(health).toBe(200);
+      expect((await checkout()).status).toBe(201);
+      // Stripe's retry of the webhook now lands, exactly once.
+      expect((await webhook()).status).toBe(200);
+      const gifts = await database.db.selectFrom('gifts').selectAll().execute();
+      expect(gifts).toHaveLength(1);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('at start-up it waits, with backoff, for a database that comes up late', async () => {
+    proxy.cut();
+    setTimeout(() => proxy.restore(), 1500);
+    const started = Date.now();
+    const server = await startServer(env);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('and gives up with one clear line when it never comes', async () => {
+    proxy.cut();
+    const result = await runTs('src/server.ts', [], { ...env, DATABASE_STARTUP_TIMEOUT_MS: '1000' });
+    proxy.restore();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^reader-donations: error: could not reach PostgreSQL at 127\.0\.0\.1:\d+\/rd_test_\w+ within 1\.0 s/,
+    );
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('SIGTERM', () => {
+  it('finishes a request in flight, then exits 0', async () => {
+    const stripe = await new StripeEmulator().start();
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const server = await startServer(
+      childEnv({
+        DATA_DIR: join(mkdtempSync(join(tmpdir(), 'rd-term-')), 'data'),
+        STRIPE_SECRET_KEY: 'sk_test_term',
+        STRIPE_API_URL: stripe.url,
+        REMINDER_SWEEP_INTERVAL_SECONDS: '0',
+      }),
+    );
+    try {
+      stripe.failNext({ delayMs: 1500 });
+      const inFlight = fetch(`${server.url}/api/checkout-sessions`, {
+        method: 'POST',
+        body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const exit = server.stop();
+      const res = await inFlight;
+      expect(res.status).toBe(201);
+      expect(await exit).toBe(0);
+    } finally {
+      await stripe.stop();
+    }
+  });
+});
