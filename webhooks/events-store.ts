@@ -1,6 +1,5 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { HandlerResult } from './handler.js';
 import type { EventEnvelope } from './stripe-objects.js';
 
 function eventRow(event: EventEnvelope, raw: string, now: Date) {
@@ -21,8 +20,9 @@ export async function isProcessed(db: Kysely<Database>, eventId: string): Promis
 }
 
 /**
- * Stores the event (or takes up a stored one that failed) for processing in this transaction.
- * False when it was processed already: a repeat delivery, or a concurrent one that committed first.
+ * Stores the event as processed (or takes up a stored one that failed), in the transaction that
+ * applies it: if the effect fails, the row goes with it. False when it was processed already: a
+ * repeat delivery, or a concurrent one that committed first.
  */
 export async function claimEvent(
   trx: Kysely<Database>,
@@ -32,11 +32,16 @@ export async function claimEvent(
 ): Promise<boolean> {
   const row = await trx
     .insertInto('stripe_events')
-    .values({ ...eventRow(event, raw, now), outcome: 'pending', attempts: 1 })
+    .values({ ...eventRow(event, raw, now), outcome: 'processed', processed_at: now, attempts: 1 })
     .onConflict((oc) =>
       oc
         .column('id')
-        .doUpdateSet({ attempts: sql`stripe_events.attempts + 1` })
+        .doUpdateSet({
+          attempts: sql`stripe_events.attempts + 1`,
+          outcome: 'processed',
+          processed_at: now,
+          error: null,
+        })
         .where('stripe_events.processed_at', 'is', null),
     )
     .returning('id')
@@ -44,16 +49,9 @@ export async function claimEvent(
   return row !== undefined;
 }
 
-export async function finishEvent(trx: Kysely<Database>, eventId: string, result: HandlerResult, now: Date) {
-  await trx
-    .updateTable('stripe_events')
-    .set({
-      processed_at: now,
-      outcome: result.outcome,
-      error: result.outcome === 'ignored' ? result.reason : null,
-    })
-    .where('id', '=', eventId)
-    .execute();
+/** The handler decided not to act: keep the reason (the row was claimed as processed). */
+export async function markIgnored(trx: Kysely<Database>, eventId: string, reason: string) {
+  await trx.updateTable('stripe_events').set({ outcome: 'ignored', error: reason }).where('id', '=', eventId).execute();
 }
 
 /** An event we deliberately do not act on is still kept, marked ignored with the reason. */

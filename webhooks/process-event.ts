@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 import type { Deps } from '../src/deps.js';
 import { lockKeys } from '../src/ledger/lock-keys.js';
 import { errorFields } from '../src/logger.js';
-import { claimEvent, finishEvent, isProcessed, recordFailure, storeIgnored } from './events-store.js';
+import { claimEvent, isProcessed, markIgnored, recordFailure, storeIgnored } from './events-store.js';
 import type { EventMeta } from './handler.js';
 import { HANDLERS } from './handlers/index.js';
 import type { EventEnvelope } from './stripe-objects.js';
@@ -46,7 +46,8 @@ export async function processEvent(deps: Deps, event: EventEnvelope, raw: string
   if (event.api_version && event.api_version !== Stripe.API_VERSION) {
     log.warn({ apiVersion: event.api_version, expected: Stripe.API_VERSION }, 'event rendered in another API version');
   }
-  if (await isProcessed(db, event.id)) return 'duplicate';
+  // A repeat of an event that needs a Stripe lookup first is answered before making that call.
+  if (handler.prepare && (await isProcessed(db, event.id))) return 'duplicate';
 
   const meta: EventMeta = {
     id: event.id,
@@ -67,8 +68,10 @@ export async function processEvent(deps: Deps, event: EventEnvelope, raw: string
           await lockKeys(trx, [`event:${event.id}`, ...handler.lockKeys(parsed.data, prepared)]);
           if (!(await claimEvent(trx, event, raw, now))) return 'duplicate' as const;
           const result = await handler.apply({ trx, event: meta, now, logger: log }, parsed.data, prepared);
-          await finishEvent(trx, event.id, result, now);
-          if (result.outcome === 'ignored') log.info({ reason: result.reason }, 'event ignored');
+          if (result.outcome === 'ignored') {
+            await markIgnored(trx, event.id, result.reason);
+            log.info({ reason: result.reason }, 'event ignored');
+          }
           return result.outcome;
         });
       } catch (err) {

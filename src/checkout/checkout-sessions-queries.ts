@@ -10,9 +10,12 @@ export async function insertCheckoutSession(db: Kysely<Database>, row: NewChecko
     .execute();
 }
 
-/** complete is final; completed_at keeps the earliest completion we were told of. */
+/**
+ * complete is final; completed_at keeps the earliest completion we were told of. Returns the reader
+ * id the checkout was started with, if it is one of ours.
+ */
 export async function markCheckoutComplete(db: Kysely<Database>, stripeSessionId: string, at: Date, now: Date) {
-  await db
+  const row = await db
     .updateTable('checkout_sessions')
     .set({
       status: 'complete',
@@ -20,7 +23,9 @@ export async function markCheckoutComplete(db: Kysely<Database>, stripeSessionId
       updated_at: now,
     })
     .where('stripe_session_id', '=', stripeSessionId)
-    .execute();
+    .returning('reader_id')
+    .executeTakeFirst();
+  return { readerId: row?.reader_id ?? null };
 }
 
 /** An expiry never overrides a completion. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database, DisputeState, Frequency, PaymentState } from '../../db/schema.js';
-import { refreshGiftDates } from './supporters.js';
+import { bumpGiftDates } from './supporters.js';
 
 export interface GiftFacts {
   /** The Stripe object the payment is keyed by: the Checkout Session (one-off) or the Invoice (recurring). */
@@ -30,7 +30,7 @@ const mergedPaymentState = sql<PaymentState>`case
  * made: facts only accumulate, so any order of the same events gives the same row.
  */
 export async function upsertGift(trx: Kysely<Database>, f: GiftFacts): Promise<string> {
-  const { id } = await trx
+  const gift = await trx
     .insertInto('gifts')
     .values({
       id: randomUUID(),
@@ -60,15 +60,16 @@ export async function upsertGift(trx: Kysely<Database>, f: GiftFacts): Promise<s
         updated_at: sql`excluded.updated_at`,
       }),
     )
-    .returning('id')
+    .returning(['id', 'supporter_id', 'payment_state', 'paid_at'])
     .executeTakeFirstOrThrow();
 
   // A refund or dispute may have arrived before the payment itself.
-  await applyAdjustments(trx, { giftId: id }, f.now);
+  await applyAdjustments(trx, { giftId: gift.id }, f.now);
 
-  const supporter = await trx.selectFrom('gifts').select('supporter_id').where('id', '=', id).executeTakeFirstOrThrow();
-  if (supporter.supporter_id) await refreshGiftDates(trx, supporter.supporter_id);
-  return id;
+  if (gift.supporter_id && gift.payment_state === 'succeeded' && gift.paid_at) {
+    await bumpGiftDates(trx, gift.supporter_id, gift.paid_at);
+  }
+  return gift.id;
 }
 
 /**

@@ -43,19 +43,23 @@ export async function upsertSupporter(trx: Kysely<Database>, f: SupporterFacts):
     .executeTakeFirstOrThrow();
 
   if (f.stripeCustomerId) {
-    const linkedGifts = await trx
-      .updateTable('gifts')
-      .set({ supporter_id: row.id })
-      .where('stripe_customer_id', '=', f.stripeCustomerId)
-      .where('supporter_id', 'is', null)
-      .executeTakeFirst();
-    await trx
-      .updateTable('recurring_donations')
-      .set({ supporter_id: row.id, supporter_version: null })
-      .where('stripe_customer_id', '=', f.stripeCustomerId)
-      .where('supporter_id', 'is', null)
-      .execute();
-    if (Number(linkedGifts.numUpdatedRows) > 0) await refreshGiftDates(trx, row.id);
+    // Gifts and donations of this customer that arrived before any e-mail now belong to this
+    // supporter; their payments move the gift dates. One statement, one round trip.
+    await sql`with linked as (
+        update gifts set supporter_id = ${row.id}
+        where stripe_customer_id = ${f.stripeCustomerId} and supporter_id is null
+        returning paid_at, payment_state),
+      donations as (
+        update recurring_donations set supporter_id = ${row.id}, supporter_version = null
+        where stripe_customer_id = ${f.stripeCustomerId} and supporter_id is null
+        returning id),
+      span as (
+        select min(paid_at) as first_at, max(paid_at) as last_at from linked where payment_state = 'succeeded')
+      update supporters s set
+        first_gift_at = least(s.first_gift_at, span.first_at),
+        last_gift_at = greatest(s.last_gift_at, span.last_at)
+      from span, (select count(*) from donations) as d
+      where s.id = ${row.id} and span.first_at is not null`.execute(trx);
   }
   return row.id;
 }
@@ -74,17 +78,19 @@ export async function supporterForCustomer(trx: Kysely<Database>, customerId: st
   return row?.id ?? null;
 }
 
-/** Re-derives first and last gift dates from the ledger: correct whatever order gifts arrived in. */
-export async function refreshGiftDates(trx: Kysely<Database>, supporterId: string): Promise<void> {
-  // Lock first, aggregate in the next statement: under READ COMMITTED that statement's snapshot then
-  // includes the gifts of a concurrent transaction that refreshed this supporter before us.
-  await trx.selectFrom('supporters').select('id').where('id', '=', supporterId).forUpdate().execute();
-  await sql`update supporters s set
-      first_gift_at = g.first_at,
-      last_gift_at = g.last_at
-    from (select min(paid_at) as first_at, max(paid_at) as last_at
-          from gifts where supporter_id = ${supporterId} and payment_state = 'succeeded') g
-    where s.id = ${supporterId}`.execute(trx);
+/**
+ * A payment that went through moves its supporter's first and last gift dates. The UPDATE locks
+ * the row and compares with its latest version, so concurrent gifts of one supporter all count.
+ */
+export async function bumpGiftDates(trx: Kysely<Database>, supporterId: string, paidAt: Date): Promise<void> {
+  await trx
+    .updateTable('supporters')
+    .set({
+      first_gift_at: sql`least(first_gift_at, ${paidAt}::timestamptz)`,
+      last_gift_at: sql`greatest(last_gift_at, ${paidAt}::timestamptz)`,
+    })
+    .where('id', '=', supporterId)
+    .execute();
 }
 
 /** The supporter for an event: by its e-mail when it has one, else by its Stripe customer. */

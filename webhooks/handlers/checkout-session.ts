@@ -1,9 +1,5 @@
 import type { PaymentState } from '../../db/schema.js';
-import {
-  findCheckoutByStripeId,
-  markCheckoutComplete,
-  markCheckoutExpired,
-} from '../../src/checkout/checkout-sessions-queries.js';
+import { markCheckoutComplete, markCheckoutExpired } from '../../src/checkout/checkout-sessions-queries.js';
 import { eventVersion, impliedVersion } from '../../src/ledger/event-version.js';
 import { upsertGift } from '../../src/ledger/gifts.js';
 import { upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
@@ -43,11 +39,10 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
     version,
     now,
   });
-  await markCheckoutComplete(trx, s.id, event.createdAt, now);
+  const { readerId } = await markCheckoutComplete(trx, s.id, event.createdAt, now);
   if (outcome !== 'async_payment_failed') {
     // The reader gave: reminders for this e-mail, and the deferral of the reader who checked out, close.
-    const checkout = await findCheckoutByStripeId(trx, s.id);
-    await convertReminders(trx, { email, readerId: checkout?.reader_id ?? null }, event.createdAt, now);
+    await convertReminders(trx, { email, readerId }, event.createdAt, now);
   }
   const checkoutId = s.metadata.rd_checkout_id ?? s.client_reference_id;
   const campaign = campaignOf(s.metadata);

@@ -1,0 +1,298 @@
+// `npm run bench`: throughput and memory against ceilings measured in the same run, on real
+// PostgreSQL (BENCH_DATABASE_URL, default the local server). Writes test/bench/results.json.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase } from '../../db/connect.js';
+import { migrateToLatest } from '../../db/migrate.js';
+import { StripeEmulator } from '../../src/dev/stripe-emulator/server.js';
+import { createStaffToken } from '../../src/staff/tokens.js';
+import { oneOff, recurring, refunded } from '../support/histories.js';
+import { freePort, ROOT } from '../support/processes.js';
+import { type StripeEvent, signedHeader } from '../support/stripe-events.js';
+
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SECRET = 'whsec_bench';
+const CONNECTIONS = 50;
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 4000);
+const EXPORT_ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000);
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function admin(sql: string) {
+  const c = new pg.Client({ connectionString: BASE_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function withDb(url: string, name: string) {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Starts a server process and waits until `readyUrl` answers. */
+async function startProcess(script: string, env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${script} exited ${child.exitCode}`);
+    const ok = await fetch(readyUrl, { method: 'POST', body: '{}' }).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${script} did not start`);
+}
+
+async function stopProcess(child: ChildProcess) {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+function load(job: Record<string, unknown>): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/load.ts', JSON.stringify(job)], {
+      cwd: ROOT,
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+const rssMb = (pid: number) => {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return Math.round((kb / 1024) * 10) / 10;
+};
+
+/** Realistic events: one-off, recurring and refund histories, with 10% of deliveries repeated. */
+function eventFile(seed: number, count: number): string {
+  const events: StripeEvent[] = [];
+  const t = Math.floor(Date.now() / 1000) - 86_400 * 400;
+  for (let i = 0; events.length < count * 0.9; i++) {
+    const n = seed * 1_000_000 + i;
+    const kind = i % 10;
+    const h =
+      kind < 6
+        ? oneOff(n, t + i)
+        : kind < 9
+          ? recurring(n, t + i, { interval: 'month', renewals: 1 })
+          : refunded(n, t + i, [500]);
+    events.push(...h.events);
+  }
+  const withRepeats = [...events];
+  for (let k = 0; k < Math.round(events.length / 9); k++) {
+    const at = Math.floor(Math.random() * withRepeats.length);
+    withRepeats.splice(at, 0, events[Math.floor(Math.random() * events.length)]!);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const requests = withRepeats.map((e) => {
+    const body = JSON.stringify(e);
+    return {
+      path: '/webhooks/stripe',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signedHeader(body, SECRET, now) },
+      body,
+    };
+  });
+  const file = join(tmpdir(), `rd-bench-events-${seed}.json`);
+  writeFileSync(file, JSON.stringify(requests));
+  return file;
+}
+
+async function main() {
+  const name = `rd_bench_${randomBytes(4).toString('hex')}`;
+  await admin(`create database ${name}`);
+  const url = withDb(BASE_URL, name);
+  const db = await openDatabase({ kind: 'postgres', url, poolSize: 4, connectTimeoutMs: 5000 });
+  await migrateToLatest(db.db);
+  const stripe = await new StripeEmulator().start();
+  const results: Record<string, unknown> = {};
+  const port = await freePort();
+  const serviceEnv = {
+    DATABASE_URL: url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    STRIPE_SECRET_KEY: 'sk_test_bench',
+    STRIPE_API_URL: stripe.url,
+    STRIPE_WEBHOOK_SECRET: SECRET,
+    WEBHOOK_TOLERANCE_SECONDS: '86400',
+    REMINDER_SWEEP_INTERVAL_SECONDS: '0',
+    CHECKOUT_RATE_LIMIT_PER_IP: '1000000',
+    DATABASE_POOL_SIZE: '10',
+  };
+  const target = `http://127.0.0.1:${port}`;
+
+  try {
+    // 1. Webhook ingest vs the ceiling.
+    log(`webhook ingest: ${EVENTS} events (10% repeated), ${CONNECTIONS} connections`);
+    let service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
+    await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(9, 400) }); // warm-up
+    const ours = await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(1, EVENTS) });
+    await stopProcess(service);
+    const ceilingPort = await freePort();
+    let ceiling = await startProcess(
+      'test/bench/ceiling-webhook.ts',
+      { DATABASE_URL: url, PORT: String(ceilingPort), SECRET },
+      `http://127.0.0.1:${ceilingPort}/`,
+    );
+    await load({ url: `http://127.0.0.1:${ceilingPort}`, connections: CONNECTIONS, requestsFile: eventFile(9, 400) });
+    const bare = await load({
+      url: `http://127.0.0.1:${ceilingPort}`,
+      connections: CONNECTIONS,
+      requestsFile: eventFile(1, EVENTS),
+    });
+    await stopProcess(ceiling);
+    results.webhookIngest = { ours, ceiling: bare, ratio: round(ours.requestsPerSecond! / bare.requestsPerSecond!) };
+    log(
+      `  ours ${ours.requestsPerSecond}/s p99 ${ours.p99Ms} ms (non-2xx ${ours.non2xx}); ceiling ${bare.requestsPerSecond}/s p99 ${bare.p99Ms} ms; ratio ${round(ours.requestsPerSecond! / bare.requestsPerSecond!)}`,
+    );
+
+    // 2. Checkout creation vs the ceiling, against the emulator answering at once.
+    log('checkout creation: 10 s, 50 connections');
+    service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
+    const checkoutBody = JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' });
+    const checkoutJob = {
+      connections: CONNECTIONS,
+      path: '/api/checkout-sessions',
+      headers: { 'content-type': 'application/json' },
+      body: checkoutBody,
+      durationSeconds: 10,
+    };
+    await load({ ...checkoutJob, url: target, durationSeconds: 2 });
+    const co = await load({ ...checkoutJob, url: target });
+    await stopProcess(service);
+    ceiling = await startProcess(
+      'test/bench/ceiling-checkout.ts',
+      { DATABASE_URL: url, PORT: String(ceilingPort), STRIPE_URL: stripe.url },
+      `http://127.0.0.1:${ceilingPort}/`,
+    );
+    await load({ ...checkoutJob, url: `http://127.0.0.1:${ceilingPort}`, durationSeconds: 2 });
+    const coBare = await load({ ...checkoutJob, url: `http://127.0.0.1:${ceilingPort}` });
+    await stopProcess(ceiling);
+    results.checkoutCreation = {
+      ours: co,
+      ceiling: coBare,
+      ratio: round(co.requestsPerSecond! / coBare.requestsPerSecond!),
+    };
+    log(
+      `  ours ${co.requestsPerSecond}/s p99 ${co.p99Ms} ms (non-2xx ${co.non2xx}); ceiling ${coBare.requestsPerSecond}/s p99 ${coBare.p99Ms} ms; ratio ${round(co.requestsPerSecond! / coBare.requestsPerSecond!)}`,
+    );
+
+    // 3. Growth: per-event cost with 10k and with 1M gifts already stored.
+    const growth: Record<string, unknown> = {};
+    for (const size of [10_000, EXPORT_ROWS]) {
+      await seedGifts(db.db, size);
+      service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
+      const r = await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size, 2000) });
+      await stopProcess(service);
+      growth[`gifts_${size}`] = r;
+      log(`  growth: with ${size} gifts stored: ${r.requestsPerSecond}/s p99 ${r.p99Ms} ms`);
+    }
+    const g = Object.values(growth) as Array<Record<string, number>>;
+    results.growth = { ...growth, ratio: round(g[1]!.requestsPerSecond! / g[0]!.requestsPerSecond!) };
+
+    // 4. Export of the ledger (about EXPORT_ROWS rows) over HTTP vs psql's COPY, and the server's memory.
+    const { token } = await createStaffToken(db.db, `bench-${Date.now()}`, 'finance', new Date());
+    const rows = await countGifts(url);
+    service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle = rssMb(service.pid!);
+    let peak = idle;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssMb(service.pid!));
+    }, 50);
+    const started = performance.now();
+    const res = await fetch(`${target}/admin/exports/gifts.csv`, { headers: { authorization: `Bearer ${token}` } });
+    let bytes = 0;
+    let firstByteMs = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (!firstByteMs) firstByteMs = performance.now() - started;
+      bytes += chunk.length;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    await stopProcess(service);
+    const copySeconds = await psqlCopy(url);
+    const ours4 = {
+      rows,
+      seconds: round(seconds),
+      rowsPerSecond: Math.round(rows / seconds),
+      megabytes: round(bytes / 1e6),
+      firstByteMs: Math.round(firstByteMs),
+    };
+    const copy = { rows, seconds: round(copySeconds), rowsPerSecond: Math.round(rows / copySeconds) };
+    results.export = {
+      ours: ours4,
+      ceiling: copy,
+      ratio: round(ours4.rowsPerSecond / copy.rowsPerSecond),
+      rss: { idleMb: idle, peakMb: peak, growthMb: round(peak - idle) },
+    };
+    log(
+      `export: ${rows} rows in ${round(seconds)} s = ${ours4.rowsPerSecond} rows/s (first byte ${ours4.firstByteMs} ms); COPY ${copy.rowsPerSecond} rows/s; ratio ${round(ours4.rowsPerSecond / copy.rowsPerSecond)}; RSS ${idle} -> ${peak} MB`,
+    );
+  } finally {
+    await stripe.stop();
+    await db.close();
+    await admin(`drop database if exists ${name} with (force)`);
+  }
+  const out = {
+    ranAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    ...results,
+  };
+  writeFileSync(join(ROOT, 'test', 'bench', 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  log('wrote test/bench/results.json');
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+async function countGifts(url: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const { rows } = await c.query('select count(*)::int as n from gifts');
+  await c.end();
+  return rows[0].n as number;
+}
+
+/** Fills the ledger up to `size` gifts with plain succeeded one-off payments. */
+async function seedGifts(db: import('kysely').Kysely<import('../../db/schema.js').Database>, size: number) {
+  const { sql } = await import('kysely');
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from gifts`.execute(db);
+  const missing = size - Number(rows[0]!.n);
+  if (missing <= 0) return;
+  await sql`insert into gifts (id, frequency, amount, currency, payment_state, stripe_checkout_session_id, campaign, paid_at, created_at, updated_at)
+    select gen_random_uuid(), 'once', 500 + (g % 5000), (array['usd','eur','gbp'])[1 + g % 3], 'succeeded',
+           'cs_seed_' || g || '_' || ${randomBytes(3).toString('hex')}, case when g % 7 = 0 then 'newsletter' end,
+           now() - (g || ' seconds')::interval, now(), now()
+    from generate_series(1, ${missing}) g`.execute(db);
+  await sql`analyze gifts`.execute(db);
+}
+
+/** psql's COPY of the same rows the export sends, formatted by PostgreSQL, to /dev/null. */
+function psqlCopy(url: string): Promise<number> {
+  const query = `copy (select g.id, g.supporter_id, s.email, g.frequency, g.amount, g.currency, g.status, g.refunded_amount, g.paid_at, g.campaign, g.stripe_checkout_session_id, g.stripe_payment_intent_id, g.stripe_invoice_id from gifts g left join supporters s on s.id = g.supporter_id order by g.ledger_at, g.id) to stdout with (format csv, header)`;
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('psql', [url, '-q', '-c', query], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('exit', (code) =>
+      code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`psql exited ${code}`)),
+    );
+  });
+}
+
+await main();
