@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, GiftStatus } from '../../db/schema.js';
 import { type Cell, money, upper } from './csv.js';
 import type { ExportFilters } from './filters.js';
+import { keysetPages } from './keyset-pages.js';
 
 export const GIFT_STATUSES: readonly GiftStatus[] = [
   'pending',
@@ -34,44 +35,44 @@ export const GIFT_COLUMNS = [
  * last row of the one before: memory stays flat however long the ledger, no transaction stays
  * open, and the embedded database is free between pages. Date filters apply to paid_at.
  */
-export async function* giftPages(db: Kysely<Database>, f: ExportFilters, pageSize: number): AsyncGenerator<Cell[][]> {
+export function giftPages(db: Kysely<Database>, f: ExportFilters, pageSize: number): AsyncGenerator<Cell[][]> {
   // Times are written from JavaScript Dates (millisecond precision), so a Date is an exact cursor.
-  let after: { at: Date; id: string } | undefined;
-  for (;;) {
-    let q = db
-      .selectFrom('gifts')
-      .leftJoin('supporters', 'supporters.id', 'gifts.supporter_id')
-      .select([
-        'gifts.id',
-        'gifts.ledger_at',
-        'gifts.supporter_id',
-        'supporters.email',
-        'gifts.frequency',
-        'gifts.amount',
-        'gifts.currency',
-        'gifts.status',
-        'gifts.refunded_amount',
-        'gifts.paid_at',
-        'gifts.campaign',
-        'gifts.stripe_checkout_session_id',
-        'gifts.stripe_payment_intent_id',
-        'gifts.stripe_invoice_id',
-      ])
-      .orderBy('gifts.ledger_at')
-      .orderBy('gifts.id')
-      .limit(pageSize);
-    if (f.from) q = q.where('gifts.paid_at', '>=', f.from);
-    if (f.to) q = q.where('gifts.paid_at', '<', f.to);
-    if (f.frequency) q = q.where('gifts.frequency', 'in', f.frequency);
-    if (f.status) q = q.where('gifts.status', 'in', f.status as GiftStatus[]);
-    if (f.currency) q = q.where('gifts.currency', 'in', f.currency);
-    if (after) {
-      const { at, id } = after;
-      q = q.where((eb) => eb(eb.refTuple('gifts.ledger_at', 'gifts.id'), '>', eb.tuple(at, id)));
-    }
-    const rows = await q.execute();
-    if (rows.length > 0) {
-      yield rows.map((g) => [
+  return keysetPages(
+    pageSize,
+    (after: { at: Date; id: string } | undefined) => {
+      let q = db
+        .selectFrom('gifts')
+        .leftJoin('supporters', 'supporters.id', 'gifts.supporter_id')
+        .select([
+          'gifts.id',
+          'gifts.ledger_at',
+          'gifts.supporter_id',
+          'supporters.email',
+          'gifts.frequency',
+          'gifts.amount',
+          'gifts.currency',
+          'gifts.status',
+          'gifts.refunded_amount',
+          'gifts.paid_at',
+          'gifts.campaign',
+          'gifts.stripe_checkout_session_id',
+          'gifts.stripe_payment_intent_id',
+          'gifts.stripe_invoice_id',
+        ])
+        .orderBy('gifts.ledger_at')
+        .orderBy('gifts.id')
+        .limit(pageSize);
+      if (f.from) q = q.where('gifts.paid_at', '>=', f.from);
+      if (f.to) q = q.where('gifts.paid_at', '<', f.to);
+      if (f.frequency) q = q.where('gifts.frequency', 'in', f.frequency);
+      if (f.status) q = q.where('gifts.status', 'in', f.status as GiftStatus[]);
+      if (f.currency) q = q.where('gifts.currency', 'in', f.currency);
+      if (after) q = q.where((eb) => eb(eb.refTuple('gifts.ledger_at', 'gifts.id'), '>', eb.tuple(after.at, after.id)));
+      return q.execute();
+    },
+    (g) => ({ at: g.ledger_at, id: g.id }),
+    (rows) =>
+      rows.map((g) => [
         g.id,
         g.supporter_id,
         g.email,
@@ -85,10 +86,6 @@ export async function* giftPages(db: Kysely<Database>, f: ExportFilters, pageSiz
         g.stripe_checkout_session_id,
         g.stripe_payment_intent_id,
         g.stripe_invoice_id,
-      ]);
-    }
-    if (rows.length < pageSize) return;
-    const last = rows[rows.length - 1]!;
-    after = { at: last.ledger_at, id: last.id };
-  }
+      ]),
+  );
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, ReminderStatus } from '../../db/schema.js';
 import { type Cell, money, upper } from './csv.js';
 import type { ExportFilters } from './filters.js';
+import { keysetPages } from './keyset-pages.js';
 
 export const REMINDER_STATUSES: readonly ReminderStatus[] = [
   'pending',
@@ -32,26 +33,22 @@ export const REMINDER_COLUMNS = [
 ] as const;
 
 /** Reminders in (created_at, id) pages; from/to apply to when the reminder was asked for. */
-export async function* reminderPages(
-  db: Kysely<Database>,
-  f: ExportFilters,
-  pageSize: number,
-): AsyncGenerator<Cell[][]> {
-  let after: { at: Date; id: string } | undefined;
-  for (;;) {
-    let q = db.selectFrom('reminders').selectAll().orderBy('created_at').orderBy('id').limit(pageSize);
-    if (f.from) q = q.where('created_at', '>=', f.from);
-    if (f.to) q = q.where('created_at', '<', f.to);
-    if (f.frequency) q = q.where('frequency', 'in', f.frequency);
-    if (f.status) q = q.where('status', 'in', f.status as ReminderStatus[]);
-    if (f.currency) q = q.where('currency', 'in', f.currency);
-    if (after) {
-      const { at, id } = after;
-      q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(at, id)));
-    }
-    const rows = await q.execute();
-    if (rows.length > 0) {
-      yield rows.map((r) => [
+export function reminderPages(db: Kysely<Database>, f: ExportFilters, pageSize: number): AsyncGenerator<Cell[][]> {
+  return keysetPages(
+    pageSize,
+    (after: { at: Date; id: string } | undefined) => {
+      let q = db.selectFrom('reminders').selectAll().orderBy('created_at').orderBy('id').limit(pageSize);
+      if (f.from) q = q.where('created_at', '>=', f.from);
+      if (f.to) q = q.where('created_at', '<', f.to);
+      if (f.frequency) q = q.where('frequency', 'in', f.frequency);
+      if (f.status) q = q.where('status', 'in', f.status as ReminderStatus[]);
+      if (f.currency) q = q.where('currency', 'in', f.currency);
+      if (after) q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after.at, after.id)));
+      return q.execute();
+    },
+    (r) => ({ at: r.created_at, id: r.id }),
+    (rows) =>
+      rows.map((r) => [
         r.id,
         r.kind,
         r.status,
@@ -68,10 +65,6 @@ export async function* reminderPages(
         r.cancelled_at,
         r.email_erased_at,
         r.attempts,
-      ]);
-    }
-    if (rows.length < pageSize) return;
-    const last = rows[rows.length - 1]!;
-    after = { at: last.created_at, id: last.id };
-  }
+      ]),
+  );
 }

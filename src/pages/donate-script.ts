@@ -62,6 +62,13 @@ export const DONATE_SCRIPT = `(() => {
     if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
   }
 
+  /** The amount the reader chose, in minor units: typed (wins) or a preset; undefined when neither is valid. */
+  function chosenAmount(c) {
+    const other = $('other-amount').value.trim();
+    const preset = form.querySelector('input[name=amount]:checked');
+    return { other, amount: other ? typed(other, c) : preset ? Number(preset.value) : undefined };
+  }
+
   form.addEventListener('change', (e) => {
     if (e.target.name === 'frequency' || e.target.id === 'currency') renderPresets();
     if (e.target.name === 'amount') $('other-amount').value = '';
@@ -74,9 +81,7 @@ export const DONATE_SCRIPT = `(() => {
     e.preventDefault();
     clearErrors(form);
     const c = currencyOf();
-    const other = $('other-amount').value.trim();
-    const preset = form.querySelector('input[name=amount]:checked');
-    const amount = other ? typed(other, c) : preset ? Number(preset.value) : undefined;
+    const { other, amount } = chosenAmount(c);
     if (amount === undefined) return showError('amount-error', 'other-amount', other ? 'Enter an amount such as 10 or 7.50' : 'Choose or enter an amount');
     const button = $('continue');
     button.disabled = true;
@@ -110,9 +115,7 @@ export const DONATE_SCRIPT = `(() => {
     e.preventDefault();
     clearErrors(remind);
     const c = currencyOf();
-    const other = $('other-amount').value.trim();
-    const preset = form.querySelector('input[name=amount]:checked');
-    const amount = other ? typed(other, c) : preset ? Number(preset.value) : undefined;
+    const { amount } = chosenAmount(c);
     const when = remind.querySelector('input[name=when]:checked').value;
     const { ok, data } = await saveReminder({ email: $('remind-email').value.trim(), consent: $('consent').checked,
       consentVersion: remind.consent_version.value, remindAt: dayAfter(DAYS[when]), frequency: frequency(),

@@ -1,6 +1,10 @@
 import { eventVersion } from '../../src/ledger/event-version.js';
 import { upsertGift } from '../../src/ledger/gifts.js';
-import { findRecurringDonation, upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
+import {
+  findRecurringDonation,
+  type RecurringFacts,
+  upsertRecurringDonation,
+} from '../../src/ledger/recurring-donations.js';
 import { resolveSupporter } from '../../src/ledger/supporters.js';
 import { convertReminders } from '../../src/reminders/reminders-queries.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
@@ -37,6 +41,39 @@ async function ourSubscription(ctx: HandlerContext, i: InvoiceObject) {
   return { subscriptionId, known, ours: isOurs(metadataOf(i)) || known !== undefined };
 }
 
+/**
+ * What both invoice events record: the supporter (by the invoice's e-mail, else its customer) and
+ * the recurring donation, with the facts the event adds.
+ */
+async function recordForSubscription(
+  ctx: HandlerContext,
+  i: InvoiceObject,
+  subscriptionId: string,
+  facts: Pick<RecurringFacts, 'fill' | 'status' | 'invoice' | 'lastPaymentAt' | 'currentPeriodEnd'>,
+) {
+  const { trx, event, now } = ctx;
+  const metadata = metadataOf(i);
+  const version = eventVersion(event.created, event.id);
+  const supporterId = await resolveSupporter(trx, {
+    email: i.customer_email,
+    name: i.customer_name,
+    stripeCustomerId: i.customer,
+    version,
+    now,
+  });
+  await upsertRecurringDonation(trx, {
+    stripeSubscriptionId: subscriptionId,
+    supporterId,
+    supporterVersion: i.customer_email ? version : null,
+    stripeCustomerId: i.customer,
+    checkoutSessionId: metadata.rd_checkout_id ?? null,
+    campaign: campaignOf(metadata),
+    ...facts,
+    now,
+  });
+  return supporterId;
+}
+
 export const invoicePaid = defineHandler({
   schema: invoiceObject,
   lockKeys,
@@ -47,21 +84,7 @@ export const invoicePaid = defineHandler({
     const metadata = metadataOf(i);
     const frequency = recurringFrequency(metadata) ?? frequencyOf(known?.interval) ?? 'monthly';
     const paidAt = toDate(i.status_transitions?.paid_at) ?? event.createdAt;
-    const version = eventVersion(event.created, event.id);
-    const supporterId = await resolveSupporter(trx, {
-      email: i.customer_email,
-      name: i.customer_name,
-      stripeCustomerId: i.customer,
-      version,
-      now,
-    });
-    await upsertRecurringDonation(trx, {
-      stripeSubscriptionId: subscriptionId,
-      supporterId,
-      supporterVersion: i.customer_email ? version : null,
-      stripeCustomerId: i.customer,
-      checkoutSessionId: metadata.rd_checkout_id ?? null,
-      campaign: campaignOf(metadata),
+    const supporterId = await recordForSubscription(ctx, i, subscriptionId, {
       fill: {
         amount: donationAmountOf(i),
         currency: i.currency,
@@ -72,7 +95,6 @@ export const invoicePaid = defineHandler({
       invoice: { version: eventVersion(event.created, event.id), failedAttempts: 0 },
       lastPaymentAt: paidAt,
       currentPeriodEnd: periodEndOf(i),
-      now,
     });
     await convertReminders(trx, { email: i.customer_email }, paidAt, now);
     if (i.amount_paid <= 0) return processed;
@@ -100,31 +122,15 @@ export const invoicePaymentFailed = defineHandler({
   async apply(ctx, i) {
     const { subscriptionId, ours } = await ourSubscription(ctx, i);
     if (!subscriptionId || !ours) return ignored('invoice not for a reader-donations subscription');
-    const { trx, event, now } = ctx;
-    const metadata = metadataOf(i);
-    const version = eventVersion(event.created, event.id);
-    const supporterId = await resolveSupporter(trx, {
-      email: i.customer_email,
-      name: i.customer_name,
-      stripeCustomerId: i.customer,
-      version,
-      now,
-    });
+    const { event } = ctx;
     // A failed first payment leaves the subscription incomplete (Stripe's own state); a failed renewal, past_due.
     const first = i.billing_reason === 'subscription_create';
-    await upsertRecurringDonation(trx, {
-      stripeSubscriptionId: subscriptionId,
-      supporterId,
-      supporterVersion: i.customer_email ? version : null,
-      stripeCustomerId: i.customer,
-      checkoutSessionId: metadata.rd_checkout_id ?? null,
-      campaign: campaignOf(metadata),
+    await recordForSubscription(ctx, i, subscriptionId, {
       status: {
         version: eventVersion(event.created, event.id, first ? 0 : 1),
         status: first ? 'incomplete' : 'past_due',
       },
       invoice: { version: eventVersion(event.created, event.id), failedAttempts: i.attempt_count },
-      now,
     });
     return processed;
   },
