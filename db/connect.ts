@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { type CopyOut, copyOut } from './copy-out.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
@@ -10,6 +11,8 @@ export type DatabaseKind = 'postgres' | 'pglite';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** COPY ... TO STDOUT as a byte stream: PostgreSQL only. */
+  copyOut?: (query: string) => Promise<CopyOut>;
   close(): Promise<void>;
 }
 
@@ -42,7 +45,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
     // An idle client losing its connection (database restart) must not crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return { db, kind: 'postgres', copyOut: (query) => copyOut(pool, query), close: () => db.destroy() };
   }
 
   let lock: DataDirLock | undefined;

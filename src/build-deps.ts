@@ -15,5 +15,14 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
         timeoutMs: config.STRIPE_TIMEOUT_MS,
       })
     : undefined;
-  return { config, db: database.db, dbKind: database.kind, stripe, mailer: createMailer(config), clock, logger };
+  return {
+    config,
+    db: database.db,
+    dbKind: database.kind,
+    copyOut: database.copyOut,
+    stripe,
+    mailer: createMailer(config),
+    clock,
+    logger,
+  };
 }

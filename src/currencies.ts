@@ -1,6 +1,6 @@
 // Facts about ISO 4217 currencies as Stripe treats them (see ../shared/STRIPE.md).
 
-const ZERO_DECIMAL = new Set([
+export const ZERO_DECIMAL: ReadonlySet<string> = new Set([
   'bif',
   'clp',
   'djf',
@@ -18,7 +18,7 @@ const ZERO_DECIMAL = new Set([
   'xof',
   'xpf',
 ]);
-const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+export const THREE_DECIMAL: ReadonlySet<string> = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
 
 /** Digits after the decimal point in the currency's minor unit: 500 USD cents = "5.00". */
 export function currencyExponent(currency: string): 0 | 2 | 3 {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
-import type { DatabaseKind } from '../db/connect.js';
+import type { DatabaseHandle, DatabaseKind } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -12,6 +12,8 @@ export interface Deps {
   config: Config;
   db: Kysely<Database>;
   dbKind: DatabaseKind;
+  /** PostgreSQL's COPY TO STDOUT stream, for exports; undefined on the embedded database. */
+  copyOut: DatabaseHandle['copyOut'];
   /** Undefined when STRIPE_SECRET_KEY is not set: payment routes answer 503. */
   stripe: Stripe | undefined;
   /** Undefined when SMTP_URL is not set: reminder e-mails stay queued. */

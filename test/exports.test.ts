@@ -234,6 +234,43 @@ describe('GET /admin/exports/gifts.csv', () => {
     );
   });
 
+  it('edge cells come out the same from both paths: COPY end marker, empty text, CR, largest amounts', async () => {
+    await supporter(S1, 'edge@example.org', '', '2026-01-01T00:00:00Z');
+    await gift({
+      id: G(21),
+      supporter: S1,
+      frequency: 'once',
+      amount: 1,
+      currency: 'jpy',
+      paidAt: '2026-03-01T00:00:00Z',
+      campaign: '\\.',
+    });
+    await gift({
+      id: G(22),
+      supporter: S1,
+      frequency: 'once',
+      amount: 1,
+      currency: 'bhd',
+      paidAt: '2026-03-02T00:00:00Z',
+      campaign: '',
+    });
+    await gift({
+      id: G(23),
+      supporter: S1,
+      frequency: 'once',
+      amount: 99_999_999,
+      currency: 'usd',
+      paidAt: '2026-03-03T00:00:00Z',
+      campaign: 'cr\rinside "q"',
+    });
+    expect(await (await get('/admin/exports/gifts.csv')).text()).toBe(
+      GIFTS_HEADER +
+        `${G(21)},${S1},edge@example.org,once,1,JPY,succeeded,0,2026-03-01T00:00:00.000Z,\\.,,,\r\n` +
+        `${G(22)},${S1},edge@example.org,once,0.001,BHD,succeeded,0.000,2026-03-02T00:00:00.000Z,,,,\r\n` +
+        `${G(23)},${S1},edge@example.org,once,999999.99,USD,succeeded,0.00,2026-03-03T00:00:00.000Z,"cr\rinside ""q""",,,\r\n`,
+    );
+  });
+
   it('an empty export is the header row; ?bom=1 puts a UTF-8 BOM first for Excel', async () => {
     expect(await (await get('/admin/exports/gifts.csv')).text()).toBe(GIFTS_HEADER);
     const bytes = new Uint8Array(await (await get('/admin/exports/gifts.csv?bom=1')).arrayBuffer());

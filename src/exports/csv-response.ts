@@ -1,6 +1,8 @@
+import type { CopyOut } from '../../db/copy-out.js';
 import type { Logger } from '../logger.js';
 import { errorFields } from '../logger.js';
 import { type Cell, csvLine } from './csv.js';
+import { toCrlf } from './gifts-copy.js';
 
 const BOM = '\uFEFF';
 
@@ -14,6 +16,14 @@ export interface CsvStream {
   onFinish(rowCount: number, completed: boolean): Promise<void>;
 }
 
+/** Where the bytes come from: pages of cells formatted here, or PostgreSQL's COPY already formatted. */
+interface ByteSource {
+  /** Undefined when the source is done. */
+  next(): Promise<Uint8Array | undefined>;
+  rows(): number;
+  stop(): Promise<void>;
+}
+
 /**
  * A CSV download that pulls one page from the database per chunk the client takes: the header goes
  * out at once, memory holds one page, and a client that hangs up cancels the stream, which stops
@@ -22,27 +32,61 @@ export interface CsvStream {
 export function csvResponse(s: CsvStream): Response {
   const encoder = new TextEncoder();
   let rows = 0;
+  return streamResponse(s, encoder.encode(csvLine(s.columns)), {
+    async next() {
+      const page = await s.pages.next();
+      if (page.done) return undefined;
+      rows += page.value.length;
+      return encoder.encode(page.value.map(csvLine).join(''));
+    },
+    rows: () => rows,
+    stop: async () => {
+      await s.pages.return(undefined);
+    },
+  });
+}
+
+/** The same download from PostgreSQL's COPY (header included), with CRLF record ends. */
+export function copyCsvResponse(s: Omit<CsvStream, 'columns' | 'pages'>, copy: CopyOut): Response {
+  const state = { quoted: false };
+  return streamResponse(s, undefined, {
+    async next() {
+      const chunk = await copy.chunks.next();
+      return chunk.done ? undefined : toCrlf(chunk.value, state);
+    },
+    rows: () => copy.rowCount(),
+    stop: async () => copy.abort(),
+  });
+}
+
+function streamResponse(
+  s: Omit<CsvStream, 'columns' | 'pages'>,
+  first: Uint8Array | undefined,
+  source: ByteSource,
+): Response {
   let finished = false;
   const finish = async (completed: boolean) => {
     if (finished) return;
     finished = true;
-    await s.onFinish(rows, completed).catch((err) => s.logger.error({ err: errorFields(err) }, 'audit update failed'));
+    await s
+      .onFinish(source.rows(), completed)
+      .catch((err) => s.logger.error({ err: errorFields(err) }, 'audit update failed'));
   };
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        controller.enqueue(encoder.encode(`${s.bom ? BOM : ''}${csvLine(s.columns)}`));
+        if (s.bom) controller.enqueue(new TextEncoder().encode(BOM));
+        if (first) controller.enqueue(first);
       },
       async pull(controller) {
         try {
-          const next = await s.pages.next();
-          if (next.done) {
+          const chunk = await source.next();
+          if (chunk === undefined) {
             await finish(true);
             controller.close();
             return;
           }
-          rows += next.value.length;
-          controller.enqueue(encoder.encode(next.value.map(csvLine).join('')));
+          controller.enqueue(chunk);
         } catch (err) {
           s.logger.error({ err: errorFields(err) }, 'export failed mid-stream');
           await finish(false);
@@ -50,7 +94,7 @@ export function csvResponse(s: CsvStream): Response {
         }
       },
       async cancel() {
-        await s.pages.return(undefined);
+        await source.stop();
         await finish(false);
       },
     },

@@ -6,8 +6,9 @@ import { zodFailure } from '../checkout/checkout-request.js';
 import type { Deps } from '../deps.js';
 import { ApiError, invalid } from '../errors.js';
 import type { Cell } from '../exports/csv.js';
-import { csvResponse } from '../exports/csv-response.js';
+import { copyCsvResponse, csvResponse } from '../exports/csv-response.js';
 import { describeFilters, type ExportFilters, parseExportFilters } from '../exports/filters.js';
+import { giftsCopyQuery } from '../exports/gifts-copy.js';
 import { GIFT_COLUMNS, GIFT_STATUSES, giftPages } from '../exports/gifts-export.js';
 import { REMINDER_COLUMNS, REMINDER_STATUSES, reminderPages } from '../exports/reminders-export.js';
 import { RECURRING_STATUSES, SUPPORTER_COLUMNS, supporterPages } from '../exports/supporters-export.js';
@@ -24,10 +25,18 @@ interface ExportKind {
   columns: readonly string[];
   statuses: readonly string[];
   pages: (deps: Deps, f: ExportFilters) => AsyncGenerator<Cell[][]>;
+  /** On PostgreSQL, the same file straight from COPY (for the ledger, which can be millions of rows). */
+  copy?: (f: ExportFilters) => string;
 }
 
 const EXPORTS: ExportKind[] = [
-  { name: 'gifts', columns: GIFT_COLUMNS, statuses: GIFT_STATUSES, pages: (d, f) => giftPages(d.db, f, PAGE_SIZE) },
+  {
+    name: 'gifts',
+    columns: GIFT_COLUMNS,
+    statuses: GIFT_STATUSES,
+    pages: (d, f) => giftPages(d.db, f, PAGE_SIZE),
+    copy: giftsCopyQuery,
+  },
   {
     name: 'supporters',
     columns: SUPPORTER_COLUMNS,
@@ -65,14 +74,14 @@ export function adminRoutes(deps: Deps) {
     app.get(`/admin/exports/${kind.name}.csv`, requireStaff(deps, 'finance'), async (c) => {
       const filters = parseExportFilters(c.req.query(), kind.statuses);
       const auditId = await audit(c, describeFilters(filters));
-      return csvResponse({
+      const download = {
         filename: `${kind.name}-${clock.now().toISOString().slice(0, 10)}.csv`,
-        columns: kind.columns,
-        pages: kind.pages(deps, filters),
         bom: filters.bom,
         logger: c.get('logger'),
-        onFinish: (rows, completed) => finishAudit(db, auditId, rows, completed),
-      });
+        onFinish: (rows: number, completed: boolean) => finishAudit(db, auditId, rows, completed),
+      };
+      if (kind.copy && deps.copyOut) return copyCsvResponse(download, await deps.copyOut(kind.copy(filters)));
+      return csvResponse({ ...download, columns: kind.columns, pages: kind.pages(deps, filters) });
     });
   }
 

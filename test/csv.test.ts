@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { csvCell, csvLine } from '../src/exports/csv.js';
+import { toCrlf } from '../src/exports/gifts-copy.js';
+
+describe('CSV cells (the JavaScript path)', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['a,b', '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['two\nlines', '"two\nlines"'],
+    ['=SUM(A1)', "'=SUM(A1)"],
+    ['+1', "'+1"],
+    ['-1', "'-1"],
+    ['@x', "'@x"],
+    ['\tx', "'\tx"],
+    ['\rx', `"'\rx"`],
+    ['=a,b', `"'=a,b"`],
+    ['\\.', '\\.'],
+    ['', ''],
+  ])('%j -> %j', (value, cell) => {
+    expect(csvCell(value)).toBe(cell);
+  });
+
+  it('numbers and dates are not neutralised; null is empty; records end with CRLF', () => {
+    expect(csvLine([-5, null, new Date('2026-01-02T03:04:05.678Z'), undefined])).toBe(
+      '-5,,2026-01-02T03:04:05.678Z,\r\n',
+    );
+  });
+});
+
+describe('COPY output to RFC 4180 record ends', () => {
+  const copyText = 'id,name\n1,"a\nb"\n2,"say ""x"""\n3,plain\n';
+  const expected = 'id,name\r\n1,"a\nb"\r\n2,"say ""x"""\r\n3,plain\r\n';
+
+  it('turns record-ending LFs into CRLF and leaves line breaks inside quoted cells alone', () => {
+    expect(toCrlf(Buffer.from(copyText), { quoted: false }).toString()).toBe(expected);
+  });
+
+  it('gives the same bytes however the stream is cut into chunks', () => {
+    const bytes = Buffer.from(copyText);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const state = { quoted: false };
+      const out = Buffer.concat([toCrlf(bytes.subarray(0, cut), state), toCrlf(bytes.subarray(cut), state)]);
+      expect(out.toString(), `cut at ${cut}`).toBe(expected);
+    }
+  });
+});
