@@ -42,8 +42,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
           oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
-    // An idle client losing its connection (database restart) must not crash the process.
+    // A client losing its connection (database restart, failover) must not crash the process: idle
+    // ones report through the pool, checked-out ones through themselves (their query rejects anyway).
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', copyOut: (query) => copyOut(pool, query), close: () => db.destroy() };
   }

@@ -1,6 +1,6 @@
 import { systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, errorFields } from './logger.js';
 import { fatal } from './process-exit.js';
 import { type RunningService, startService } from './service.js';
 
@@ -29,10 +29,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
-    void service.stop().then(() => {
-      clearTimeout(force);
-      process.exit(0);
-    });
+    void service
+      .stop()
+      .catch((err) => logger.error({ err: errorFields(err) }, 'error while shutting down'))
+      .finally(() => {
+        clearTimeout(force);
+        process.exit(0);
+      });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

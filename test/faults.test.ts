@@ -75,7 +75,8 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
       const gifts = await database.db.selectFrom('gifts').selectAll().execute();
       expect(gifts).toHaveLength(1);
     } finally {
-      expect(await server.stop()).toBe(0);
+      const code = await server.stop();
+      expect(code, server.output()).toBe(0);
     }
   });
 
