@@ -50,9 +50,17 @@ export function csvResponse(s: CsvStream): Response {
 export function copyCsvResponse(s: Omit<CsvStream, 'columns' | 'pages'>, copy: CopyOut): Response {
   const state = { quoted: false };
   return streamResponse(s, undefined, {
+    // COPY hands over about a row per chunk; batching to ~64 KB keeps the per-chunk work off the path.
     async next() {
-      const chunk = await copy.chunks.next();
-      return chunk.done ? undefined : toCrlf(chunk.value, state);
+      const batch: Buffer[] = [];
+      let size = 0;
+      while (size < 65_536) {
+        const chunk = await copy.chunks.next();
+        if (chunk.done) break;
+        batch.push(chunk.value);
+        size += chunk.value.length;
+      }
+      return batch.length === 0 ? undefined : toCrlf(Buffer.concat(batch, size), state);
     },
     rows: () => copy.rowCount(),
     stop: async () => copy.abort(),
