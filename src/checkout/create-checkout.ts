@@ -113,22 +113,29 @@ export async function createCheckout(
       amount: request.amount,
       currency: request.currency,
     };
-    await db.transaction().execute(async (trx) => {
-      await insertCheckoutSession(trx, {
-        id: checkoutId,
-        stripe_session_id: session.id,
-        frequency: request.frequency,
-        amount: request.amount,
-        currency: request.currency,
-        campaign: request.campaign ?? null,
-        reader_id: request.readerId ?? null,
-        livemode: session.livemode,
-        created_at: now,
-        expires_at: expiresAt,
-        updated_at: now,
+    const row = {
+      id: checkoutId,
+      stripe_session_id: session.id,
+      frequency: request.frequency,
+      amount: request.amount,
+      currency: request.currency,
+      campaign: request.campaign ?? null,
+      reader_id: request.readerId ?? null,
+      livemode: session.livemode,
+      created_at: now,
+      expires_at: expiresAt,
+      updated_at: now,
+    };
+    // With a client key the session and the stored answer commit together; without one, the row
+    // is a single statement and needs no transaction around it.
+    if (idempotencyKey === undefined) {
+      await insertCheckoutSession(db, row);
+    } else {
+      await db.transaction().execute(async (trx) => {
+        await insertCheckoutSession(trx, row);
+        await completeIdempotencyKey(trx, SCOPE, idempotencyKey, 201, body);
       });
-      if (idempotencyKey !== undefined) await completeIdempotencyKey(trx, SCOPE, idempotencyKey, 201, body);
-    });
+    }
     logger.info({ checkoutId, stripeSessionId: session.id, frequency: request.frequency }, 'checkout session created');
     return { status: 201, body };
   } catch (err) {
