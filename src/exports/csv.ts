@@ -1,4 +1,4 @@
-import { currencyExponent, formatMinorUnits } from '../currencies.js';
+import { formatMinorUnits } from '../currencies.js';
 
 export type Cell = string | number | Date | null | undefined;
 
@@ -21,5 +21,3 @@ export const money = (amount: number | null | undefined, currency: string | null
   amount === null || amount === undefined || !currency ? null : formatMinorUnits(amount, currency);
 
 export const upper = (currency: string | null | undefined) => currency?.toUpperCase() ?? null;
-
-export { currencyExponent };
