@@ -20,6 +20,7 @@ const list: Array<{ path: string; headers: Record<string, string>; body: string 
   : [];
 let next = 0;
 
+const started = performance.now();
 const result = await autocannon({
   url: job.url,
   connections: job.connections,
@@ -39,19 +40,35 @@ const result = await autocannon({
     : {
         url: `${job.url}${job.path ?? ''}`,
         duration: job.durationSeconds ?? 10,
-        headers: job.headers,
-        body: job.body,
+        requests: [
+          {
+            method: 'POST',
+            body: job.body,
+            // Each request from its own reader's address (X-Forwarded-For, behind one trusted proxy),
+            // as a donation box's traffic comes: one address at this rate would be rate limited.
+            setupRequest: (req: Record<string, unknown>) => ({
+              ...req,
+              headers: {
+                ...job.headers,
+                'x-forwarded-for': `10.${(next >> 16) & 255}.${(next >> 8) & 255}.${next++ & 255}`,
+              },
+            }),
+          },
+        ],
       }),
-} as autocannon.Options);
+} as unknown as autocannon.Options);
 
+// Completed requests over the measured wall time: autocannon's own average is per whole second,
+// which quantises a run of a few seconds.
+const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
   JSON.stringify({
-    requestsPerSecond: Math.round(result.requests.average),
+    requestsPerSecond: Math.round(result.requests.total / seconds),
     total: result.requests.total,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
-    seconds: result.duration,
+    seconds: Math.round(seconds * 100) / 100,
   }),
 );
