@@ -4,6 +4,7 @@ import pg from 'pg';
 import { type CopyOut, copyOut } from './copy-out.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { prepareMarkedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -45,7 +46,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
     // A client losing its connection (database restart, failover) must not crash the process: idle
     // ones report through the pool, checked-out ones through themselves (their query rejects anyway).
     pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+      prepareMarkedStatements(client);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', copyOut: (query) => copyOut(pool, query), close: () => db.destroy() };
   }

@@ -65,8 +65,6 @@ export interface SupportersTable {
   name: string | null;
   name_version: string | null;
   stripe_customer_ids: ColumnType<string[], string[] | undefined, string[]>;
-  first_gift_at: Date | null;
-  last_gift_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -32,8 +32,6 @@ async function supporter(id: string, email: string, name: string | null, created
       name,
       name_version: null,
       stripe_customer_ids: customers,
-      first_gift_at: null,
-      last_gift_at: null,
       created_at: at(created),
       updated_at: at(created),
     })

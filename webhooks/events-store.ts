@@ -20,38 +20,24 @@ export async function isProcessed(db: Kysely<Database>, eventId: string): Promis
 }
 
 /**
- * Stores the event as processed (or takes up a stored one that failed), in the transaction that
- * applies it: if the effect fails, the row goes with it. False when it was processed already: a
- * repeat delivery, or a concurrent one that committed first.
+ * Stores the event as processed, or ignored with the reason (or takes up a stored one that
+ * failed), in the transaction that applies it: if the effect fails, the row goes with it. Returns
+ * the id, or nothing when it was processed already: a repeat delivery, or a concurrent one that
+ * committed first. A query to use as the `claim` CTE of the event's statement.
  */
-export async function claimEvent(
-  trx: Kysely<Database>,
-  event: EventEnvelope,
-  raw: string,
-  now: Date,
-): Promise<boolean> {
-  const row = await trx
+export function claimQuery(trx: Kysely<Database>, event: EventEnvelope, raw: string, now: Date, ignoredFor?: string) {
+  const outcome = ignoredFor === undefined ? 'processed' : 'ignored';
+  const error = ignoredFor ?? null;
+  return trx
     .insertInto('stripe_events')
-    .values({ ...eventRow(event, raw, now), outcome: 'processed', processed_at: now, attempts: 1 })
+    .values({ ...eventRow(event, raw, now), outcome, processed_at: now, error, attempts: 1 })
     .onConflict((oc) =>
       oc
         .column('id')
-        .doUpdateSet({
-          attempts: sql`stripe_events.attempts + 1`,
-          outcome: 'processed',
-          processed_at: now,
-          error: null,
-        })
+        .doUpdateSet({ attempts: sql`stripe_events.attempts + 1`, outcome, processed_at: now, error })
         .where('stripe_events.processed_at', 'is', null),
     )
-    .returning('id')
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/** The handler decided not to act: keep the reason (the row was claimed as processed). */
-export async function markIgnored(trx: Kysely<Database>, eventId: string, reason: string) {
-  await trx.updateTable('stripe_events').set({ outcome: 'ignored', error: reason }).where('id', '=', eventId).execute();
+    .returning('id');
 }
 
 /** An event we deliberately do not act on is still kept, marked ignored with the reason. */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { z } from 'zod';
 import type { Database } from '../db/schema.js';
 import type { Deps } from '../src/deps.js';
@@ -18,6 +18,16 @@ export interface HandlerContext {
   /** From the injected clock: bookkeeping times (created_at, updated_at), never business order. */
   now: Date;
   logger: Logger;
+  /**
+   * Applies the event's effect as one statement, together with the claim that marks the event
+   * processed: `with claim as (...), <ctes> select <outputs>`. CTEs are `name as (query)`; each
+   * writes one table, and reads the others' results only through their RETURNING. If the event
+   * turns out to be processed already (a repeat), the transaction rolls back and nothing stays.
+   */
+  effect<R extends Record<string, unknown> = Record<string, never>>(
+    ctes: ReadonlyArray<RawBuilder<unknown> | null>,
+    outputs?: RawBuilder<unknown>,
+  ): Promise<R>;
 }
 
 export type HandlerResult = { outcome: 'processed' } | { outcome: 'ignored'; reason: string };

@@ -1,9 +1,12 @@
+import { sql } from 'kysely';
 import Stripe from 'stripe';
+import { PREPARE_MARK } from '../db/prepared-statements.js';
 import type { Deps } from '../src/deps.js';
-import { lockKeys } from '../src/ledger/lock-keys.js';
+import { lockIds } from '../src/ledger/lock-keys.js';
 import { errorFields } from '../src/logger.js';
-import { claimEvent, isProcessed, markIgnored, recordFailure, storeIgnored } from './events-store.js';
-import type { EventMeta } from './handler.js';
+import { inLockedTransaction } from './event-transaction.js';
+import { claimQuery, isProcessed, recordFailure, storeIgnored } from './events-store.js';
+import type { EventMeta, HandlerContext } from './handler.js';
 import { HANDLERS } from './handlers/index.js';
 import type { EventEnvelope } from './stripe-objects.js';
 
@@ -19,6 +22,9 @@ export class EventProcessingError extends Error {
     this.name = 'EventProcessingError';
   }
 }
+
+/** Thrown inside the transaction when the claim finds the event processed: rolls back its effect. */
+class AlreadyProcessed extends Error {}
 
 // Deadlock and serialization failures are the database asking for a retry, not a bug.
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -62,19 +68,34 @@ export async function processEvent(deps: Deps, event: EventEnvelope, raw: string
       throw new Error(`data.object does not fit ${event.type}: ${issue?.path.join('.')}: ${issue?.message}`);
     }
     const prepared = handler.prepare ? await handler.prepare(parsed.data, deps) : undefined;
+    const locks = lockIds([`event:${event.id}`, ...handler.lockKeys(parsed.data, prepared)]);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await db.transaction().execute(async (trx) => {
-          await lockKeys(trx, [`event:${event.id}`, ...handler.lockKeys(parsed.data, prepared)]);
-          if (!(await claimEvent(trx, event, raw, now))) return 'duplicate' as const;
-          const result = await handler.apply({ trx, event: meta, now, logger: log }, parsed.data, prepared);
+        return await inLockedTransaction(db, deps.dbKind, locks, async (trx) => {
+          const ctx: HandlerContext = {
+            trx,
+            event: meta,
+            now,
+            logger: log,
+            async effect(ctes, outputs) {
+              const parts = [sql`claim as (${claimQuery(trx, event, raw, now)})`, ...ctes.filter((c) => c !== null)];
+              const { rows } = await sql<Record<string, unknown>>`${sql.raw(PREPARE_MARK)} with ${sql.join(parts)}
+                select (select count(*) from claim)::int as claimed${outputs ? sql`, ${outputs}` : sql``}`.execute(trx);
+              const { claimed, ...out } = rows[0]!;
+              if (claimed === 0) throw new AlreadyProcessed();
+              return out as never;
+            },
+          };
+          const result = await handler.apply(ctx, parsed.data, prepared);
           if (result.outcome === 'ignored') {
-            await markIgnored(trx, event.id, result.reason);
+            const claimed = await claimQuery(trx, event, raw, now, result.reason).executeTakeFirst();
+            if (!claimed) throw new AlreadyProcessed();
             log.info({ reason: result.reason }, 'event ignored');
           }
           return result.outcome;
         });
       } catch (err) {
+        if (err instanceof AlreadyProcessed) return 'duplicate';
         const code = (err as { code?: unknown }).code;
         if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
       }

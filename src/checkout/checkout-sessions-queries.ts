@@ -10,12 +10,9 @@ export async function insertCheckoutSession(db: Kysely<Database>, row: NewChecko
     .execute();
 }
 
-/**
- * complete is final; completed_at keeps the earliest completion we were told of. Returns the reader
- * id the checkout was started with, if it is one of ours.
- */
-export async function markCheckoutComplete(db: Kysely<Database>, stripeSessionId: string, at: Date, now: Date) {
-  const row = await db
+/** The session completed (first completion wins); returns its reader id. A query for the event's statement. */
+export function markCheckoutCompleteQuery(db: Kysely<Database>, stripeSessionId: string, at: Date, now: Date) {
+  return db
     .updateTable('checkout_sessions')
     .set({
       status: 'complete',
@@ -23,19 +20,16 @@ export async function markCheckoutComplete(db: Kysely<Database>, stripeSessionId
       updated_at: now,
     })
     .where('stripe_session_id', '=', stripeSessionId)
-    .returning('reader_id')
-    .executeTakeFirst();
-  return { readerId: row?.reader_id ?? null };
+    .returning('reader_id');
 }
 
-/** An expiry never overrides a completion. */
-export async function markCheckoutExpired(db: Kysely<Database>, stripeSessionId: string, at: Date, now: Date) {
-  await db
+/** An expiry never overrides a completion. A query for the event's statement. */
+export function markCheckoutExpiredQuery(db: Kysely<Database>, stripeSessionId: string, at: Date, now: Date) {
+  return db
     .updateTable('checkout_sessions')
     .set({ status: 'expired', expired_at: at, updated_at: now })
     .where('stripe_session_id', '=', stripeSessionId)
-    .where('status', '=', 'open')
-    .execute();
+    .where('status', '=', 'open');
 }
 
 export async function findCheckoutByStripeId(db: Kysely<Database>, stripeSessionId: string) {

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, DisputeState, Frequency, PaymentState } from '../../db/schema.js';
-import { bumpGiftDates } from './supporters.js';
 
 export interface GiftFacts {
   /** The Stripe object the payment is keyed by: the Checkout Session (one-off) or the Invoice (recurring). */
   key: { column: 'stripe_checkout_session_id' | 'stripe_invoice_id'; value: string };
-  frequency: Frequency;
+  /** An expression: recurring gifts may take it from the donation when the event does not say. */
+  frequency: Frequency | RawBuilder<Frequency>;
   amount: number;
   currency: string;
   paymentState: PaymentState;
   paidAt: Date | null;
-  supporterId: string | null;
+  supporterId: RawBuilder<string | null>;
   stripeCustomerId: string | null;
   stripePaymentIntentId: string | null;
   stripeSubscriptionId: string | null;
-  campaign: string | null;
+  campaign: string | null | RawBuilder<string | null>;
   now: Date;
 }
 
@@ -27,10 +27,13 @@ const mergedPaymentState = sql<PaymentState>`case
 
 /**
  * Records one payment in the ledger, or merges what this event knows into the row another event
- * made: facts only accumulate, so any order of the same events gives the same row.
+ * made: facts only accumulate, so any order of the same events gives the same row. A refund or
+ * dispute that arrived before the payment is folded in (`adjustment`, see adjustmentCte). A query
+ * to use as a CTE in the event's one statement.
  */
-export async function upsertGift(trx: Kysely<Database>, f: GiftFacts): Promise<string> {
-  const gift = await trx
+export function upsertGiftQuery(trx: Kysely<Database>, f: GiftFacts) {
+  const adjustment = (column: string) => sql<any>`(select ${sql.ref(column)} from adjustment)`;
+  return trx
     .insertInto('gifts')
     .values({
       id: randomUUID(),
@@ -41,8 +44,11 @@ export async function upsertGift(trx: Kysely<Database>, f: GiftFacts): Promise<s
       currency: f.currency.toLowerCase(),
       payment_state: f.paymentState,
       [f.key.column]: f.key.value,
-      stripe_payment_intent_id: f.stripePaymentIntentId,
+      stripe_payment_intent_id: sql`coalesce(${f.stripePaymentIntentId}, ${adjustment('stripe_payment_intent_id')})`,
       stripe_subscription_id: f.stripeSubscriptionId,
+      stripe_charge_id: adjustment('stripe_charge_id'),
+      refunded_amount: sql`coalesce(${adjustment('amount_refunded')}, 0)`,
+      dispute_state: sql`coalesce(${adjustment('dispute_state')}, 'none')`,
       campaign: f.campaign,
       paid_at: f.paidAt,
       created_at: f.now,
@@ -56,48 +62,31 @@ export async function upsertGift(trx: Kysely<Database>, f: GiftFacts): Promise<s
         stripe_customer_id: sql`coalesce(gifts.stripe_customer_id, excluded.stripe_customer_id)`,
         stripe_payment_intent_id: sql`coalesce(gifts.stripe_payment_intent_id, excluded.stripe_payment_intent_id)`,
         stripe_subscription_id: sql`coalesce(gifts.stripe_subscription_id, excluded.stripe_subscription_id)`,
+        stripe_charge_id: sql`coalesce(gifts.stripe_charge_id, excluded.stripe_charge_id)`,
+        refunded_amount: sql`greatest(gifts.refunded_amount, excluded.refunded_amount)`,
+        dispute_state: mergedDisputeState(sql.ref('gifts.dispute_state'), sql.ref('excluded.dispute_state')),
         campaign: sql`coalesce(gifts.campaign, excluded.campaign)`,
         updated_at: sql`excluded.updated_at`,
       }),
-    )
-    .returning(['id', 'supporter_id', 'payment_state', 'paid_at'])
-    .executeTakeFirstOrThrow();
-
-  // A refund or dispute may have arrived before the payment itself.
-  await applyAdjustments(trx, { giftId: gift.id }, f.now);
-
-  if (gift.supporter_id && gift.payment_state === 'succeeded' && gift.paid_at) {
-    await bumpGiftDates(trx, gift.supporter_id, gift.paid_at);
-  }
-  return gift.id;
+    );
 }
 
 /**
- * Folds recorded refunds and disputes into the matching gifts: by PaymentIntent, or by invoice for
- * recurring payments whose PaymentIntent we only learn from the refund. Returns the gifts touched.
+ * The `adjustment` CTE: a recorded refund or dispute for this payment, by its PaymentIntent or, for
+ * recurring payments whose PaymentIntent we only learn from the refund, by its invoice. One that
+ * arrived for a gift already in the ledger was applied then, so this only matters for a new row
+ * or one that learns its PaymentIntent now.
  */
-export async function applyAdjustments(
-  trx: Kysely<Database>,
-  match: { giftId: string } | { paymentIntentId: string },
-  now: Date,
-): Promise<number> {
-  const which =
-    'giftId' in match ? sql`g.id = ${match.giftId}` : sql`a.stripe_payment_intent_id = ${match.paymentIntentId}`;
-  const result = await sql`update gifts g set
-      refunded_amount = greatest(g.refunded_amount, a.amount_refunded),
-      dispute_state = ${mergedDisputeState(sql.ref('g.dispute_state'), sql.ref('a.dispute_state'))},
-      stripe_charge_id = coalesce(g.stripe_charge_id, a.stripe_charge_id),
-      stripe_payment_intent_id = coalesce(g.stripe_payment_intent_id, a.stripe_payment_intent_id),
-      updated_at = ${now}
-    from payment_adjustments a
-    where ${which}
-      and (a.stripe_payment_intent_id = g.stripe_payment_intent_id
-           or (a.stripe_invoice_id is not null and a.stripe_invoice_id = g.stripe_invoice_id))`.execute(trx);
-  return Number(result.numAffectedRows ?? 0);
+export function adjustmentCte(paymentIntentId: string | null, invoiceId: string | null): RawBuilder<unknown> {
+  return sql`adjustment as (
+    select stripe_payment_intent_id, stripe_charge_id, amount_refunded, dispute_state from payment_adjustments
+    where stripe_payment_intent_id = ${paymentIntentId} or stripe_invoice_id = ${invoiceId}
+    order by stripe_payment_intent_id = ${paymentIntentId} desc nulls last
+    limit 1)`;
 }
 
 /** none < open < won | lost: a dispute that has closed stays closed. */
-export function mergedDisputeState(a: ReturnType<typeof sql.ref>, b: ReturnType<typeof sql.ref>) {
+export function mergedDisputeState(a: RawBuilder<unknown>, b: RawBuilder<unknown>) {
   return sql<DisputeState>`case
     when ${a} = 'lost' or ${b} = 'lost' then 'lost'
     when ${a} = 'won' or ${b} = 'won' then 'won'

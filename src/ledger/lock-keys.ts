@@ -1,15 +1,24 @@
-import { type Kysely, sql } from 'kysely';
-import type { Database } from '../../db/schema.js';
+import { createHash } from 'node:crypto';
 
 /**
- * Serialises transactions that touch the same Stripe objects or e-mail (transaction-scoped advisory
- * locks, taken in one sorted round trip so two events never wait on each other crosswise). Without
- * it, a refund and the gift it refunds, committed at the same moment, could each miss the other.
+ * Advisory lock ids for the Stripe objects and e-mail an event touches: 64-bit, from SHA-256 of
+ * the namespaced key, distinct and sorted, so two events that share keys always take them in the
+ * same order and never wait on each other crosswise.
  */
-export async function lockKeys(trx: Kysely<Database>, keys: ReadonlyArray<string | null | undefined>): Promise<void> {
-  const unique = [...new Set(keys.filter((k): k is string => Boolean(k)))];
-  if (unique.length === 0) return;
-  await sql`select count(pg_advisory_xact_lock(h)) from (
-      select distinct hashtextextended(k, 0) as h from unnest(${unique}::text[]) as k order by 1 offset 0
-    ) as ordered`.execute(trx);
+export function lockIds(keys: ReadonlyArray<string | null | undefined>): bigint[] {
+  const ids = new Set<bigint>();
+  for (const key of keys) {
+    if (key) ids.add(createHash('sha256').update(key).digest().readBigInt64BE(0));
+  }
+  return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The statement that takes them (transaction-scoped), in order. It holds only integer literals, so
+ * it can share a round trip with BEGIN. Without these locks a refund and the gift it refunds,
+ * committed at the same moment, could each miss the other.
+ */
+export function lockStatement(ids: readonly bigint[]): string | null {
+  if (ids.length === 0) return null;
+  return `select count(pg_advisory_xact_lock(h)) from (select unnest('{${ids.join(',')}}'::int8[]) as h order by 1 offset 0) as ordered`;
 }

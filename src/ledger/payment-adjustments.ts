@@ -1,6 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, DisputeState } from '../../db/schema.js';
-import { applyAdjustments, mergedDisputeState } from './gifts.js';
+import { mergedDisputeState } from './gifts.js';
 
 export interface AdjustmentFacts {
   stripePaymentIntentId: string;
@@ -14,11 +14,12 @@ export interface AdjustmentFacts {
 }
 
 /**
- * Records a refund or dispute against a PaymentIntent, and applies it to the gift it belongs to
- * if that gift is already in the ledger (otherwise the gift picks it up when it arrives).
+ * Records a refund or dispute against a PaymentIntent (`recorded`), and applies the merged record
+ * to the gift it belongs to if that gift is already in the ledger (otherwise the gift picks it up
+ * when it arrives, see adjustmentCte). CTEs for the event's one statement.
  */
-export async function recordAdjustment(trx: Kysely<Database>, f: AdjustmentFacts): Promise<number> {
-  await trx
+export function recordAdjustmentCtes(trx: Kysely<Database>, f: AdjustmentFacts): RawBuilder<unknown>[] {
+  const recorded = trx
     .insertInto('payment_adjustments')
     .values({
       stripe_payment_intent_id: f.stripePaymentIntentId,
@@ -40,9 +41,23 @@ export async function recordAdjustment(trx: Kysely<Database>, f: AdjustmentFacts
         updated_at: sql`excluded.updated_at`,
       }),
     )
-    .execute();
-
-  return applyAdjustments(trx, { paymentIntentId: f.stripePaymentIntentId }, f.now);
+    .returning([
+      'stripe_payment_intent_id',
+      'stripe_charge_id',
+      'stripe_invoice_id',
+      'amount_refunded',
+      'dispute_state',
+    ]);
+  const applied = sql`update gifts g set
+      refunded_amount = greatest(g.refunded_amount, a.amount_refunded),
+      dispute_state = ${mergedDisputeState(sql.ref('g.dispute_state'), sql.ref('a.dispute_state'))},
+      stripe_charge_id = coalesce(g.stripe_charge_id, a.stripe_charge_id),
+      stripe_payment_intent_id = coalesce(g.stripe_payment_intent_id, a.stripe_payment_intent_id),
+      updated_at = ${f.now}
+    from recorded a
+    where a.stripe_payment_intent_id = g.stripe_payment_intent_id
+       or (a.stripe_invoice_id is not null and a.stripe_invoice_id = g.stripe_invoice_id)`;
+  return [sql`recorded as (${recorded})`, sql`applied as (${applied})`];
 }
 
 /** True when a gift with this PaymentIntent is in the ledger (so no lookup at Stripe is needed). */

@@ -18,7 +18,8 @@ export interface SubscriptionSnapshot {
 
 export interface RecurringFacts {
   stripeSubscriptionId: string;
-  supporterId: string | null;
+  /** An expression, normally the event's `supporter` CTE. */
+  supporterId: RawBuilder<string | null>;
   /** eventVersion of the event whose e-mail named the supporter; null when found by customer only. */
   supporterVersion: string | null;
   stripeCustomerId: string | null;
@@ -46,9 +47,9 @@ function isTerminal(status: RawBuilder<unknown>) {
 /**
  * Creates or updates a recurring donation from whatever one event knows. Status moves to the newest
  * event's, except that a canceled donation never comes back to life; snapshot fields follow the
- * newest subscription event; dates only move forward.
+ * newest subscription event; dates only move forward. A query to use as a CTE in the event's one statement.
  */
-export async function upsertRecurringDonation(trx: Kysely<Database>, f: RecurringFacts): Promise<string> {
+export function upsertRecurringDonationQuery(trx: Kysely<Database>, f: RecurringFacts) {
   const status = f.snapshot ? { version: f.snapshot.version, status: f.snapshot.status } : f.status;
   const ex = (c: string) => sql.ref<any>(`excluded.${c}`);
   const cur = (c: string) => sql.ref<any>(`recurring_donations.${c}`);
@@ -63,12 +64,12 @@ export async function upsertRecurringDonation(trx: Kysely<Database>, f: Recurrin
              when ${cur('snapshot_version')} is null then coalesce(${cur(c)}, ${ex(c)})
              else ${cur(c)} end`;
 
-  const { id } = await trx
+  return trx
     .insertInto('recurring_donations')
     .values({
       id: randomUUID(),
       supporter_id: f.supporterId,
-      supporter_version: f.supporterId ? f.supporterVersion : null,
+      supporter_version: sql`case when ${f.supporterId} is not null then ${f.supporterVersion}::text end`,
       stripe_customer_id: f.stripeCustomerId,
       stripe_subscription_id: f.stripeSubscriptionId,
       checkout_session_id: f.checkoutSessionId,
@@ -111,10 +112,15 @@ export async function upsertRecurringDonation(trx: Kysely<Database>, f: Recurrin
         campaign: sql`coalesce(${cur('campaign')}, ${ex('campaign')})`,
         updated_at: ex('updated_at'),
       }),
-    )
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return id;
+    );
+}
+
+/** What a donation's gifts take from it when the invoice's metadata does not say (a query). */
+export function donationFallback(stripeSubscriptionId: string, column: 'frequency' | 'campaign') {
+  return column === 'frequency'
+    ? sql<any>`(select case interval when 'month' then 'monthly' when 'year' then 'annual' end
+        from recurring_donations where stripe_subscription_id = ${stripeSubscriptionId})`
+    : sql<any>`(select campaign from recurring_donations where stripe_subscription_id = ${stripeSubscriptionId})`;
 }
 
 export async function findRecurringDonation(trx: Kysely<Database>, stripeSubscriptionId: string | null) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, Reminder } from '../../db/schema.js';
 import type { ReminderRequest } from './reminder-request.js';
 
@@ -69,17 +69,18 @@ export async function deferredUntil(db: Kysely<Database>, readerId: string, now:
 
 /**
  * The reader gave: their pending reminders close as converted and are never sent. Matched by the
- * e-mail a gift was made with, or by the reader id of the checkout that completed.
+ * e-mail a gift was made with, or by the reader id of the checkout that completed (an expression:
+ * the event's statement reads it from the checkout it marks complete). Null when there is nothing to match.
  */
-export async function convertReminders(
+export function convertRemindersQuery(
   db: Kysely<Database>,
-  who: { email?: string | null; readerId?: string | null },
+  who: { email?: string | null; readerId?: RawBuilder<string | null> },
   at: Date,
   now: Date,
-): Promise<number> {
+) {
   const email = who.email?.trim().toLowerCase();
-  if (!email && !who.readerId) return 0;
-  const result = await db
+  if (!email && !who.readerId) return null;
+  return db
     .updateTable('reminders')
     .set({ status: 'converted', converted_at: at, closed_at: now, updated_at: now })
     .where('status', '=', 'pending')
@@ -88,9 +89,7 @@ export async function convertReminders(
         ...(email ? [eb('email', '=', email)] : []),
         ...(who.readerId ? [eb('reader_id', '=', who.readerId)] : []),
       ]),
-    )
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    );
 }
 
 /**

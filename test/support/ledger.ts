@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { sql } from 'kysely';
 import { expect } from 'vitest';
 import type { AppEnv } from '../../src/app-env.js';
 import type { History } from './histories.js';
@@ -13,7 +14,18 @@ export async function ledgerSnapshot(database: TestDatabase) {
   const { db } = database;
   const supporters = await db
     .selectFrom('supporters')
-    .select(['email', 'name', 'stripe_customer_ids', 'first_gift_at', 'last_gift_at'])
+    .select(['email', 'name', 'stripe_customer_ids'])
+    // As the supporters export computes them: over the supporter's payments that went through.
+    .select(
+      sql<Date | null>`(select min(paid_at) from gifts where supporter_id = supporters.id and payment_state = 'succeeded')`.as(
+        'first_gift_at',
+      ),
+    )
+    .select(
+      sql<Date | null>`(select max(paid_at) from gifts where supporter_id = supporters.id and payment_state = 'succeeded')`.as(
+        'last_gift_at',
+      ),
+    )
     .orderBy('email')
     .execute();
   const gifts = await db

@@ -1,13 +1,14 @@
+import { sql } from 'kysely';
 import type { PaymentState } from '../../db/schema.js';
-import { markCheckoutComplete, markCheckoutExpired } from '../../src/checkout/checkout-sessions-queries.js';
+import { markCheckoutCompleteQuery, markCheckoutExpiredQuery } from '../../src/checkout/checkout-sessions-queries.js';
 import { eventVersion, impliedVersion } from '../../src/ledger/event-version.js';
-import { upsertGift } from '../../src/ledger/gifts.js';
-import { upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
-import { resolveSupporter } from '../../src/ledger/supporters.js';
-import { convertReminders } from '../../src/reminders/reminders-queries.js';
+import { adjustmentCte, upsertGiftQuery } from '../../src/ledger/gifts.js';
+import { upsertRecurringDonationQuery } from '../../src/ledger/recurring-donations.js';
+import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
+import { convertRemindersQuery } from '../../src/reminders/reminders-queries.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
 import { type CheckoutSessionObject, checkoutSessionObject } from '../stripe-objects.js';
-import { campaignOf, intervalOf, isOurs, keys, recurringFrequency } from './common.js';
+import { campaignOf, intervalOf, isOurs, keys, recordWithSupporter, recurringFrequency } from './common.js';
 
 type Outcome = 'completed' | 'async_payment_succeeded' | 'async_payment_failed';
 
@@ -31,26 +32,26 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
   const { trx, event, now } = ctx;
   const email = s.customer_details.email ?? s.customer_email;
   const version = eventVersion(event.created, event.id);
-  const supporterVersion = email ? version : null;
-  const supporterId = await resolveSupporter(trx, {
+  const campaign = campaignOf(s.metadata);
+  const supporter = supporterCte(trx, {
     email,
     name: s.customer_details.name,
     stripeCustomerId: s.customer,
     version,
     now,
   });
-  const { readerId } = await markCheckoutComplete(trx, s.id, event.createdAt, now);
-  if (outcome !== 'async_payment_failed') {
-    // The reader gave: reminders for this e-mail, and the deferral of the reader who checked out, close.
-    await convertReminders(trx, { email, readerId }, event.createdAt, now);
-  }
-  const checkoutId = s.metadata.rd_checkout_id ?? s.client_reference_id;
-  const campaign = campaignOf(s.metadata);
+  const checkout = sql`checkout as (${markCheckoutCompleteQuery(trx, s.id, event.createdAt, now)})`;
+  // The reader gave: reminders for this e-mail, and the deferral of the reader who checked out, close.
+  const converted =
+    outcome === 'async_payment_failed'
+      ? null
+      : convertRemindersQuery(trx, { email, readerId: sql`(select reader_id from checkout)` }, event.createdAt, now);
+  const common = [supporter, checkout, converted && sql`converted as (${converted})`];
 
   if (s.mode === 'payment') {
     if (!s.amount_total || !s.currency) return ignored('checkout session without an amount');
     const paymentState = paymentStateOf(outcome, s);
-    await upsertGift(trx, {
+    const gift = upsertGiftQuery(trx, {
       key: { column: 'stripe_checkout_session_id', value: s.id },
       frequency: 'once',
       amount: s.amount_total,
@@ -64,6 +65,11 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
       campaign,
       now,
     });
+    await recordWithSupporter(ctx, email, s.customer, [
+      ...common,
+      adjustmentCte(s.payment_intent, null),
+      sql`gift as (${gift})`,
+    ]);
     return processed;
   }
 
@@ -71,12 +77,12 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
     // The money is recorded once, by invoice.paid for the first invoice; the session only creates
     // the recurring donation, so the two can never count the same payment twice.
     const paid = paymentStateOf(outcome, s);
-    await upsertRecurringDonation(trx, {
+    const donation = upsertRecurringDonationQuery(trx, {
       stripeSubscriptionId: s.subscription,
       supporterId,
-      supporterVersion,
+      supporterVersion: email ? version : null,
       stripeCustomerId: s.customer,
-      checkoutSessionId: checkoutId ?? null,
+      checkoutSessionId: s.metadata.rd_checkout_id ?? s.client_reference_id ?? null,
       campaign,
       fill: {
         amount: s.amount_total ?? null,
@@ -94,6 +100,7 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
           }),
       now,
     });
+    await recordWithSupporter(ctx, email, s.customer, [...common, sql`donation as (${donation})`]);
     return processed;
   }
   return ignored(`checkout session in ${s.mode} mode`);
@@ -115,7 +122,7 @@ export const checkoutSessionExpired = defineHandler({
   lockKeys: (s) => [keys.checkout(s.id)],
   async apply(ctx, s) {
     if (!isOurs(s.metadata)) return ignored('checkout session not created by reader-donations');
-    await markCheckoutExpired(ctx.trx, s.id, ctx.event.createdAt, ctx.now);
+    await ctx.effect([sql`expired as (${markCheckoutExpiredQuery(ctx.trx, s.id, ctx.event.createdAt, ctx.now)})`]);
     return processed;
   },
 });

@@ -1,6 +1,9 @@
+import { type RawBuilder, sql } from 'kysely';
 import type { Frequency } from '../../db/schema.js';
 import { METADATA_SOURCE, METADATA_SOURCE_KEY } from '../../src/checkout/stripe-params.js';
 import type { Interval } from '../../src/ledger/recurring-donations.js';
+import { linkOrphans, orphansOf, supporterId } from '../../src/ledger/supporters.js';
+import type { HandlerContext } from '../handler.js';
 
 /** Tagged at creation (src/checkout/stripe-params.ts): only our own sessions and subscriptions count. */
 export const isOurs = (metadata: Record<string, string>) => metadata[METADATA_SOURCE_KEY] === METADATA_SOURCE;
@@ -33,3 +36,22 @@ export const keys = {
   invoice: (id: string | null) => (id ? `invoice:${id}` : null),
   checkout: (id: string | null) => (id ? `checkout:${id}` : null),
 };
+
+/**
+ * Runs the event's statement (which has a `supporter` CTE). When it named the supporter by e-mail
+ * and the customer has gifts or donations that arrived before any e-mail, a second statement links
+ * them to this supporter: rare, so it costs a round trip only then.
+ */
+export async function recordWithSupporter(
+  ctx: HandlerContext,
+  email: string | null,
+  customerId: string | null,
+  ctes: ReadonlyArray<RawBuilder<unknown> | null>,
+): Promise<void> {
+  const orphans = email ? orphansOf(customerId) : sql`false`;
+  const out = await ctx.effect<{ supporter_id: string | null; orphans: boolean }>(
+    ctes,
+    sql`${supporterId} as supporter_id, ${orphans} as orphans`,
+  );
+  if (out.orphans && out.supporter_id && customerId) await linkOrphans(ctx.trx, out.supporter_id, customerId);
+}

@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import { eventVersion } from '../../src/ledger/event-version.js';
-import { findRecurringDonation, upsertRecurringDonation } from '../../src/ledger/recurring-donations.js';
-import { supporterForCustomer } from '../../src/ledger/supporters.js';
+import { findRecurringDonation, upsertRecurringDonationQuery } from '../../src/ledger/recurring-donations.js';
+import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
 import { defineHandler, ignored, processed } from '../handler.js';
 import { subscriptionObject } from '../stripe-objects.js';
 import { asInterval, campaignOf, isOurs, keys, toDate } from './common.js';
@@ -18,15 +19,16 @@ export const customerSubscription = defineHandler({
       return ignored('subscription not created by reader-donations');
     }
     const item = s.items.data[0]!;
-    await upsertRecurringDonation(trx, {
+    const version = eventVersion(event.created, event.id, RANK[s.status] ?? 1);
+    const donation = upsertRecurringDonationQuery(trx, {
       stripeSubscriptionId: s.id,
-      supporterId: await supporterForCustomer(trx, s.customer),
+      supporterId,
       supporterVersion: null,
       stripeCustomerId: s.customer,
       checkoutSessionId: s.metadata.rd_checkout_id ?? null,
       campaign: campaignOf(s.metadata),
       snapshot: {
-        version: eventVersion(event.created, event.id, RANK[s.status] ?? 1),
+        version,
         status: s.status,
         amount: item.price.unit_amount ?? null,
         currency: item.price.currency,
@@ -38,6 +40,9 @@ export const customerSubscription = defineHandler({
       currentPeriodEnd: toDate(item.current_period_end),
       now,
     });
+    // A subscription carries no e-mail: its supporter is whoever its customer belongs to, if known yet.
+    const supporter = supporterCte(trx, { email: null, name: null, stripeCustomerId: s.customer, version, now });
+    await ctx.effect([supporter, sql`donation as (${donation})`]);
     return processed;
   },
 });

@@ -1,15 +1,17 @@
+import { sql } from 'kysely';
 import { eventVersion } from '../../src/ledger/event-version.js';
-import { upsertGift } from '../../src/ledger/gifts.js';
+import { adjustmentCte, upsertGiftQuery } from '../../src/ledger/gifts.js';
 import {
+  donationFallback,
   findRecurringDonation,
   type RecurringFacts,
-  upsertRecurringDonation,
+  upsertRecurringDonationQuery,
 } from '../../src/ledger/recurring-donations.js';
-import { resolveSupporter } from '../../src/ledger/supporters.js';
-import { convertReminders } from '../../src/reminders/reminders-queries.js';
+import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
+import { convertRemindersQuery } from '../../src/reminders/reminders-queries.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
 import { type InvoiceObject, invoiceObject } from '../stripe-objects.js';
-import { asInterval, campaignOf, frequencyOf, intervalOf, isOurs, keys, recurringFrequency, toDate } from './common.js';
+import { campaignOf, intervalOf, isOurs, keys, recordWithSupporter, recurringFrequency, toDate } from './common.js';
 
 const subscriptionOf = (i: InvoiceObject) => i.parent?.subscription_details?.subscription ?? null;
 const metadataOf = (i: InvoiceObject) => i.parent?.subscription_details?.metadata ?? {};
@@ -33,19 +35,19 @@ const lockKeys = (i: InvoiceObject) => [
   keys.email(i.customer_email),
 ];
 
-/** Ours when the subscription carries our tag, or is one we already know (created by our checkout). */
-async function ourSubscription(ctx: HandlerContext, i: InvoiceObject) {
-  const subscriptionId = subscriptionOf(i);
-  if (!subscriptionId) return { subscriptionId: null, known: undefined, ours: false };
-  const known = await findRecurringDonation(ctx.trx, subscriptionId);
-  return { subscriptionId, known, ours: isOurs(metadataOf(i)) || known !== undefined };
+/**
+ * Ours when the subscription carries our tag (copied onto its invoices), or is one we already know
+ * (created by our checkout): only an untagged invoice costs a lookup.
+ */
+async function isOurSubscription(ctx: HandlerContext, i: InvoiceObject, subscriptionId: string) {
+  return isOurs(metadataOf(i)) || (await findRecurringDonation(ctx.trx, subscriptionId)) !== undefined;
 }
 
 /**
- * What both invoice events record: the supporter (by the invoice's e-mail, else its customer) and
- * the recurring donation, with the facts the event adds.
+ * The CTEs both invoice events share: the supporter (by the invoice's e-mail, else its customer)
+ * and the recurring donation, with the facts the event adds.
  */
-async function recordForSubscription(
+function subscriptionCtes(
   ctx: HandlerContext,
   i: InvoiceObject,
   subscriptionId: string,
@@ -54,14 +56,7 @@ async function recordForSubscription(
   const { trx, event, now } = ctx;
   const metadata = metadataOf(i);
   const version = eventVersion(event.created, event.id);
-  const supporterId = await resolveSupporter(trx, {
-    email: i.customer_email,
-    name: i.customer_name,
-    stripeCustomerId: i.customer,
-    version,
-    now,
-  });
-  await upsertRecurringDonation(trx, {
+  const donation = upsertRecurringDonationQuery(trx, {
     stripeSubscriptionId: subscriptionId,
     supporterId,
     supporterVersion: i.customer_email ? version : null,
@@ -71,24 +66,29 @@ async function recordForSubscription(
     ...facts,
     now,
   });
-  return supporterId;
+  return [
+    supporterCte(trx, { email: i.customer_email, name: i.customer_name, stripeCustomerId: i.customer, version, now }),
+    sql`donation as (${donation})`,
+  ];
 }
 
 export const invoicePaid = defineHandler({
   schema: invoiceObject,
   lockKeys,
   async apply(ctx, i) {
-    const { subscriptionId, known, ours } = await ourSubscription(ctx, i);
-    if (!subscriptionId || !ours) return ignored('invoice not for a reader-donations subscription');
+    const subscriptionId = subscriptionOf(i);
+    if (!subscriptionId || !(await isOurSubscription(ctx, i, subscriptionId))) {
+      return ignored('invoice not for a reader-donations subscription');
+    }
     const { trx, event, now } = ctx;
     const metadata = metadataOf(i);
-    const frequency = recurringFrequency(metadata) ?? frequencyOf(known?.interval) ?? 'monthly';
+    const frequency = recurringFrequency(metadata);
     const paidAt = toDate(i.status_transitions?.paid_at) ?? event.createdAt;
-    const supporterId = await recordForSubscription(ctx, i, subscriptionId, {
+    const ctes = subscriptionCtes(ctx, i, subscriptionId, {
       fill: {
         amount: donationAmountOf(i),
         currency: i.currency,
-        interval: asInterval(known?.interval) ?? intervalOf(frequency),
+        interval: intervalOf(frequency ?? 'monthly'),
         startedAt: null,
       },
       status: { version: eventVersion(event.created, event.id, 1), status: 'active' },
@@ -96,22 +96,27 @@ export const invoicePaid = defineHandler({
       lastPaymentAt: paidAt,
       currentPeriodEnd: periodEndOf(i),
     });
-    await convertReminders(trx, { email: i.customer_email }, paidAt, now);
-    if (i.amount_paid <= 0) return processed;
-    await upsertGift(trx, {
-      key: { column: 'stripe_invoice_id', value: i.id },
-      frequency,
-      amount: i.amount_paid,
-      currency: i.currency,
-      paymentState: 'succeeded',
-      paidAt,
-      supporterId,
-      stripeCustomerId: i.customer,
-      stripePaymentIntentId: null,
-      stripeSubscriptionId: subscriptionId,
-      campaign: campaignOf(metadata) ?? known?.campaign ?? null,
-      now,
-    });
+    const converted = convertRemindersQuery(trx, { email: i.customer_email }, paidAt, now);
+    if (converted) ctes.push(sql`converted as (${converted})`);
+    if (i.amount_paid > 0) {
+      // Frequency and campaign from the invoice's metadata, else from the donation as it stood.
+      const gift = upsertGiftQuery(trx, {
+        key: { column: 'stripe_invoice_id', value: i.id },
+        frequency: frequency ?? sql`coalesce(${donationFallback(subscriptionId, 'frequency')}, 'monthly')`,
+        amount: i.amount_paid,
+        currency: i.currency,
+        paymentState: 'succeeded',
+        paidAt,
+        supporterId,
+        stripeCustomerId: i.customer,
+        stripePaymentIntentId: null,
+        stripeSubscriptionId: subscriptionId,
+        campaign: campaignOf(metadata) ?? donationFallback(subscriptionId, 'campaign'),
+        now,
+      });
+      ctes.push(adjustmentCte(null, i.id), sql`gift as (${gift})`);
+    }
+    await recordWithSupporter(ctx, i.customer_email, i.customer, ctes);
     return processed;
   },
 });
@@ -120,18 +125,21 @@ export const invoicePaymentFailed = defineHandler({
   schema: invoiceObject,
   lockKeys,
   async apply(ctx, i) {
-    const { subscriptionId, ours } = await ourSubscription(ctx, i);
-    if (!subscriptionId || !ours) return ignored('invoice not for a reader-donations subscription');
+    const subscriptionId = subscriptionOf(i);
+    if (!subscriptionId || !(await isOurSubscription(ctx, i, subscriptionId))) {
+      return ignored('invoice not for a reader-donations subscription');
+    }
     const { event } = ctx;
     // A failed first payment leaves the subscription incomplete (Stripe's own state); a failed renewal, past_due.
     const first = i.billing_reason === 'subscription_create';
-    await recordForSubscription(ctx, i, subscriptionId, {
+    const ctes = subscriptionCtes(ctx, i, subscriptionId, {
       status: {
         version: eventVersion(event.created, event.id, first ? 0 : 1),
         status: first ? 'incomplete' : 'past_due',
       },
       invoice: { version: eventVersion(event.created, event.id), failedAttempts: i.attempt_count },
     });
+    await recordWithSupporter(ctx, i.customer_email, i.customer, ctes);
     return processed;
   },
 });

@@ -1,6 +1,6 @@
 import type { DisputeState } from '../../db/schema.js';
 import type { Deps } from '../../src/deps.js';
-import { giftExistsForPaymentIntent, recordAdjustment } from '../../src/ledger/payment-adjustments.js';
+import { giftExistsForPaymentIntent, recordAdjustmentCtes } from '../../src/ledger/payment-adjustments.js';
 import { invoiceForPaymentIntent, paymentIntentForCharge } from '../../src/stripe/lookups.js';
 import { defineHandler, ignored, processed } from '../handler.js';
 import { type ChargeObject, chargeObject, type DisputeObject, disputeObject } from '../stripe-objects.js';
@@ -42,13 +42,15 @@ export const chargeRefunded = defineHandler<ChargeObject, Located>({
   lockKeys,
   async apply(ctx, c, at) {
     if (!at.paymentIntentId) return ignored('charge without a PaymentIntent');
-    await recordAdjustment(ctx.trx, {
-      stripePaymentIntentId: at.paymentIntentId,
-      stripeChargeId: c.id,
-      stripeInvoiceId: at.invoiceId,
-      amountRefunded: c.amount_refunded,
-      now: ctx.now,
-    });
+    await ctx.effect(
+      recordAdjustmentCtes(ctx.trx, {
+        stripePaymentIntentId: at.paymentIntentId,
+        stripeChargeId: c.id,
+        stripeInvoiceId: at.invoiceId,
+        amountRefunded: c.amount_refunded,
+        now: ctx.now,
+      }),
+    );
     return processed;
   },
 });
@@ -66,13 +68,15 @@ const disputeHandler = (type: 'created' | 'closed') =>
     lockKeys,
     async apply(ctx, d, at) {
       if (!at.paymentIntentId) return ignored('dispute without a PaymentIntent');
-      await recordAdjustment(ctx.trx, {
-        stripePaymentIntentId: at.paymentIntentId,
-        stripeChargeId: d.charge,
-        stripeInvoiceId: at.invoiceId,
-        disputeState: disputeStateOf(type, d.status),
-        now: ctx.now,
-      });
+      await ctx.effect(
+        recordAdjustmentCtes(ctx.trx, {
+          stripePaymentIntentId: at.paymentIntentId,
+          stripeChargeId: d.charge,
+          stripeInvoiceId: at.invoiceId,
+          disputeState: disputeStateOf(type, d.status),
+          now: ctx.now,
+        }),
+      );
       return processed;
     },
   });

@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+
+/**
+ * Marks a statement worth preparing once per connection: the webhook effect statements are large
+ * (several CTEs, long conflict clauses) and run for every event, so parsing and planning them each
+ * time costs the database more than running them. Only statements that return computed columns are
+ * marked: a prepared statement whose result columns a migration changed would fail until reconnect.
+ */
+export const PREPARE_MARK = '/* rd:prepare */';
+
+// Statement shapes are fixed by the code, so this only guards against a bug flooding the server.
+const MAX_PER_CONNECTION = 100;
+
+/** Sends marked statements as named (prepared) ones on this pg client. */
+export function prepareMarkedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const named = new Set<string>();
+  (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text === 'string' && text.startsWith(PREPARE_MARK) && Array.isArray(values)) {
+      const name = `rd_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+      if (named.has(name) || named.size < MAX_PER_CONNECTION) {
+        named.add(name);
+        return query({ name, text, values }, callback);
+      }
+    }
+    return query(text, values, callback);
+  };
+}
