@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectError } from './support/assertions.js';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
@@ -102,6 +104,51 @@ describe('POST /webhooks/stripe: signature', () => {
   it('answers 400 for a signed body that is not a Stripe event', async () => {
     await expectError(await deliver(ctx.app, '{"hello":"world"}', { timestamp: NOW }), 400, 'invalid_request');
     await expectError(await deliver(ctx.app, 'not json', { timestamp: NOW }), 400, 'invalid_request');
+    expect(await storedEvents()).toHaveLength(0);
+  });
+});
+
+describe('POST /webhooks/stripe over a real HTTP server (the body read from Node directly)', () => {
+  let server: ServerType;
+  let url: string;
+  beforeAll(async () => {
+    server = serve({ fetch: (req, env) => ctx.app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const post = (payload: string, body: BodyInit = payload) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signedHeader(payload, undefined, NOW) },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+
+  it('records a signed event, multi-byte text intact', async () => {
+    const e = sample();
+    e.data.object.customer_details = { ...e.data.object.customer_details, name: 'Анна Смирнова 🌻' };
+    const res = await post(JSON.stringify(e));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, outcome: 'processed' });
+    const supporter = await ctx.database.db.selectFrom('supporters').select('name').executeTakeFirst();
+    expect(supporter?.name).toBe('Анна Смирнова 🌻');
+  });
+
+  it('answers 413 past the limit, declared or streamed without a length, and stores nothing', async () => {
+    const big = sample();
+    big.data.object.metadata = { ...big.data.object.metadata, padding: 'x'.repeat(1_100_000) };
+    const payload = JSON.stringify(big);
+    await expectError(await post(payload), 413, 'payload_too_large');
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const bytes = new TextEncoder().encode(payload);
+        for (let i = 0; i < bytes.length; i += 64_000) controller.enqueue(bytes.subarray(i, i + 64_000));
+        controller.close();
+      },
+    });
+    await expectError(await post(payload, chunked), 413, 'payload_too_large');
     expect(await storedEvents()).toHaveLength(0);
   });
 });

@@ -1,63 +1,54 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../src/app-env.js';
 import type { Deps } from '../src/deps.js';
 import { ApiError, invalid } from '../src/errors.js';
+import { readTextBody } from '../src/http/raw-body.js';
 import { EventProcessingError, processEvent } from './process-event.js';
 import { SignatureError, verifyStripeSignature } from './signature.js';
 import { eventEnvelope, parseEventJson } from './stripe-objects.js';
 
 export function webhookRoutes(deps: Deps) {
   const { config } = deps;
-  return new Hono<AppEnv>().post(
-    '/webhooks/stripe',
-    bodyLimit({
-      maxSize: config.WEBHOOK_BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new ApiError(
-          'payload_too_large',
-          `webhook body must be at most ${config.WEBHOOK_BODY_LIMIT_BYTES} bytes`,
-        );
-      },
-    }),
-    async (c) => {
-      if (config.STRIPE_WEBHOOK_SECRET.length === 0) {
-        throw new ApiError('webhook_unconfigured', 'Webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
+  const tooLarge = (): never => {
+    throw new ApiError('payload_too_large', `webhook body must be at most ${config.WEBHOOK_BODY_LIMIT_BYTES} bytes`);
+  };
+  return new Hono<AppEnv>().post('/webhooks/stripe', async (c) => {
+    if (config.STRIPE_WEBHOOK_SECRET.length === 0) {
+      throw new ApiError('webhook_unconfigured', 'Webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
+    }
+    // The raw text, before anything parses it: the signature covers these exact bytes.
+    const raw = await readTextBody(c, config.WEBHOOK_BODY_LIMIT_BYTES, tooLarge);
+    try {
+      verifyStripeSignature(
+        raw,
+        c.req.header('stripe-signature'),
+        config.STRIPE_WEBHOOK_SECRET,
+        Math.floor(deps.clock.now().getTime() / 1000),
+        config.WEBHOOK_TOLERANCE_SECONDS,
+      );
+    } catch (err) {
+      if (err instanceof SignatureError) {
+        c.get('logger').warn({ problem: err.problem }, 'webhook signature rejected');
+        throw new ApiError('invalid_signature', err.message, 'Stripe-Signature');
       }
-      // The raw text, before anything parses it: the signature covers these exact bytes.
-      const raw = await c.req.text();
-      try {
-        verifyStripeSignature(
-          raw,
-          c.req.header('stripe-signature'),
-          config.STRIPE_WEBHOOK_SECRET,
-          Math.floor(deps.clock.now().getTime() / 1000),
-          config.WEBHOOK_TOLERANCE_SECONDS,
-        );
-      } catch (err) {
-        if (err instanceof SignatureError) {
-          c.get('logger').warn({ problem: err.problem }, 'webhook signature rejected');
-          throw new ApiError('invalid_signature', err.message, 'Stripe-Signature');
-        }
-        throw err;
+      throw err;
+    }
+    let json: unknown;
+    try {
+      json = parseEventJson(raw);
+    } catch {
+      throw invalid(undefined, 'webhook body is not valid JSON');
+    }
+    const event = eventEnvelope.safeParse(json);
+    if (!event.success) throw invalid(undefined, 'webhook body is not a Stripe event');
+    try {
+      const outcome = await processEvent(deps, event.data, raw);
+      return c.json({ received: true, outcome });
+    } catch (err) {
+      if (err instanceof EventProcessingError) {
+        throw new ApiError('event_processing_failed', 'The event could not be recorded; Stripe will retry it');
       }
-      let json: unknown;
-      try {
-        json = parseEventJson(raw);
-      } catch {
-        throw invalid(undefined, 'webhook body is not valid JSON');
-      }
-      const event = eventEnvelope.safeParse(json);
-      if (!event.success) throw invalid(undefined, 'webhook body is not a Stripe event');
-      try {
-        const outcome = await processEvent(deps, event.data, raw);
-        return c.json({ received: true, outcome });
-      } catch (err) {
-        if (err instanceof EventProcessingError) {
-          throw new ApiError('event_processing_failed', 'The event could not be recorded; Stripe will retry it');
-        }
-        throw err;
-      }
-    },
-  );
+      throw err;
+    }
+  });
 }
