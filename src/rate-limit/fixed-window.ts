@@ -14,28 +14,35 @@ export interface Limit {
 export const hashed = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
 /**
- * Counts one hit against each limit in PostgreSQL (shared by every instance) and throws a 429
- * with Retry-After when any is exceeded. Fixed windows aligned to the clock passed in.
+ * Counts one hit against each limit in PostgreSQL (shared by every instance), all in one statement,
+ * and throws a 429 with Retry-After when any is exceeded. Fixed windows aligned to the clock passed in.
  */
 export async function hit(db: Kysely<Database>, limits: Limit[], now: Date): Promise<void> {
-  for (const limit of limits) {
+  if (limits.length === 0) return;
+  const windows = limits.map((limit) => {
     const windowMs = limit.windowSeconds * 1000;
-    const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
-    const row = await db
-      .insertInto('rate_limit_counters')
-      .values({ bucket: limit.bucket, window_start: windowStart, count: 1 })
-      .onConflict((oc) =>
-        oc.columns(['bucket', 'window_start']).doUpdateSet({ count: sql`rate_limit_counters.count + 1` }),
-      )
-      .returning('count')
-      .executeTakeFirstOrThrow();
-    if (row.count > limit.max) {
-      const retryAfter = Math.max(1, Math.ceil((windowStart.getTime() + windowMs - now.getTime()) / 1000));
-      throw new ApiError('rate_limited', 'Too many requests; please try again later', undefined, {
-        'Retry-After': String(retryAfter),
-      });
-    }
-  }
+    const start = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+    return { limit, start, end: start.getTime() + windowMs };
+  });
+  // Sorted, so two requests sharing buckets lock their rows in the same order.
+  const values = windows
+    .map((w) => ({ bucket: w.limit.bucket, window_start: w.start, count: 1 }))
+    .sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
+  const rows = await db
+    .insertInto('rate_limit_counters')
+    .values(values)
+    .onConflict((oc) =>
+      oc.columns(['bucket', 'window_start']).doUpdateSet({ count: sql`rate_limit_counters.count + 1` }),
+    )
+    .returning(['bucket', 'count'])
+    .execute();
+  const counts = new Map(rows.map((r) => [r.bucket, r.count]));
+  const exceeded = windows.filter((w) => (counts.get(w.limit.bucket) ?? 0) > w.limit.max);
+  if (exceeded.length === 0) return;
+  const retryAfter = Math.max(1, ...exceeded.map((w) => Math.ceil((w.end - now.getTime()) / 1000)));
+  throw new ApiError('rate_limited', 'Too many requests; please try again later', undefined, {
+    'Retry-After': String(retryAfter),
+  });
 }
 
 /** Drops counters of windows that ended before `before`. */
