@@ -93,7 +93,8 @@ describe('staff tokens from the command line', () => {
     const bad = await runTs('src/cli/main.ts', ['tokens', 'create', '--name', 'x', '--role', 'owner'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--role finance or --role admin');
-  });
+    // Three CLI processes, each opening the embedded database: slow on a loaded CI machine.
+  }, 90_000);
 });
 
 describe.runIf(onPostgres)('staff tokens beside a server on PostgreSQL', () => {
