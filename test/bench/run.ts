@@ -218,7 +218,8 @@ async function main() {
       for (const size of [10_000, EXPORT_ROWS]) {
         await seedGifts(db.db, size);
         service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
-        const r = await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size, 2000) });
+        await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size + 1, 400) }); // warm-up
+      const r = await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size, EVENTS) });
         await stopProcess(service);
         growth[`gifts_${size}`] = r;
         log(`  growth: with ${size} gifts stored: ${r.requestsPerSecond}/s p99 ${r.p99Ms} ms`);
