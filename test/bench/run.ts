@@ -219,7 +219,7 @@ async function main() {
         await seedGifts(db.db, size);
         service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
         await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size + 1, 400) }); // warm-up
-      const r = await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size, EVENTS) });
+        const r = await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size, EVENTS) });
         await stopProcess(service);
         growth[`gifts_${size}`] = r;
         log(`  growth: with ${size} gifts stored: ${r.requestsPerSecond}/s p99 ${r.p99Ms} ms`);
