@@ -36,12 +36,17 @@ const lockKeys = (i: InvoiceObject) => [
 ];
 
 /**
- * Ours when the subscription carries our tag (copied onto its invoices), or is one we already know
- * (created by our checkout): only an untagged invoice costs a lookup.
+ * The invoice's subscription when it is ours: it carries our tag (copied onto its invoices), or is
+ * one we already know (created by our checkout). Only an untagged invoice costs a lookup.
  */
-async function isOurSubscription(ctx: HandlerContext, i: InvoiceObject, subscriptionId: string) {
-  return isOurs(metadataOf(i)) || (await findRecurringDonation(ctx.trx, subscriptionId)) !== undefined;
+async function ourSubscriptionOf(ctx: HandlerContext, i: InvoiceObject): Promise<string | null> {
+  const subscriptionId = subscriptionOf(i);
+  if (!subscriptionId) return null;
+  if (isOurs(metadataOf(i)) || (await findRecurringDonation(ctx.trx, subscriptionId))) return subscriptionId;
+  return null;
 }
+
+const notOurs = () => ignored('invoice not for a reader-donations subscription');
 
 /**
  * The CTEs both invoice events share: the supporter (by the invoice's e-mail, else its customer)
@@ -76,10 +81,8 @@ export const invoicePaid = defineHandler({
   schema: invoiceObject,
   lockKeys,
   async apply(ctx, i) {
-    const subscriptionId = subscriptionOf(i);
-    if (!subscriptionId || !(await isOurSubscription(ctx, i, subscriptionId))) {
-      return ignored('invoice not for a reader-donations subscription');
-    }
+    const subscriptionId = await ourSubscriptionOf(ctx, i);
+    if (!subscriptionId) return notOurs();
     const { trx, event, now } = ctx;
     const metadata = metadataOf(i);
     const frequency = recurringFrequency(metadata);
@@ -125,10 +128,8 @@ export const invoicePaymentFailed = defineHandler({
   schema: invoiceObject,
   lockKeys,
   async apply(ctx, i) {
-    const subscriptionId = subscriptionOf(i);
-    if (!subscriptionId || !(await isOurSubscription(ctx, i, subscriptionId))) {
-      return ignored('invoice not for a reader-donations subscription');
-    }
+    const subscriptionId = await ourSubscriptionOf(ctx, i);
+    if (!subscriptionId) return notOurs();
     const { event } = ctx;
     // A failed first payment leaves the subscription incomplete (Stripe's own state); a failed renewal, past_due.
     const first = i.billing_reason === 'subscription_create';
