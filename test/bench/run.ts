@@ -13,11 +13,12 @@ import { createStaffToken } from '../../src/staff/tokens.js';
 import { oneOff, recurring, refunded } from '../support/histories.js';
 import { freePort, ROOT } from '../support/processes.js';
 import { type StripeEvent, signedHeader } from '../support/stripe-events.js';
+import { cpuPerRequest, cpuSnapshot } from './cpu.js';
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'whsec_bench';
 const CONNECTIONS = 50;
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 4000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 8000);
 const EXPORT_ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_ONLY=webhook,checkout,growth,export runs a subset (results.json then holds only those).
@@ -70,7 +71,15 @@ async function stopProcess(child: ChildProcess) {
   await new Promise((r) => child.once('exit', r));
 }
 
-function load(job: Record<string, unknown>): Promise<Record<string, number>> {
+/** Runs the load generator; with `serverPid`, also says where the run's CPU went, per request. */
+async function load(job: Record<string, unknown>, serverPid?: number): Promise<Measured> {
+  const before = serverPid ? cpuSnapshot(serverPid) : undefined;
+  const result = await runLoad(job);
+  if (!before || !serverPid) return result;
+  return { ...result, cpu: cpuPerRequest(before, cpuSnapshot(serverPid), result.cpuMs, result.total) };
+}
+
+function runLoad(job: Record<string, unknown>): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/load.ts', JSON.stringify(job)], {
       cwd: ROOT,
@@ -144,7 +153,7 @@ async function main() {
     WEBHOOK_TOLERANCE_SECONDS: '86400',
     REMINDER_SWEEP_INTERVAL_SECONDS: '0',
     CHECKOUT_RATE_LIMIT_PER_IP: '1000000',
-    DATABASE_POOL_SIZE: '10',
+    DATABASE_POOL_SIZE: process.env.BENCH_POOL ?? '10',
     TRUST_PROXY: '1',
   };
   const target = `http://127.0.0.1:${port}`;
@@ -162,7 +171,7 @@ async function main() {
         const warmUp = eventFile(200 + r, 400);
         service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
         await load({ url: target, connections: CONNECTIONS, requestsFile: warmUp });
-        const ours = await load({ url: target, connections: CONNECTIONS, requestsFile: events });
+        const ours = await load({ url: target, connections: CONNECTIONS, requestsFile: events }, service.pid);
         await stopProcess(service);
         ceiling = await startProcess(
           'test/bench/ceiling-webhook.ts',
@@ -170,11 +179,10 @@ async function main() {
           `http://127.0.0.1:${ceilingPort}/`,
         );
         await load({ url: `http://127.0.0.1:${ceilingPort}`, connections: CONNECTIONS, requestsFile: warmUp });
-        const bare = await load({
-          url: `http://127.0.0.1:${ceilingPort}`,
-          connections: CONNECTIONS,
-          requestsFile: events,
-        });
+        const bare = await load(
+          { url: `http://127.0.0.1:${ceilingPort}`, connections: CONNECTIONS, requestsFile: events },
+          ceiling.pid,
+        );
         await stopProcess(ceiling);
         pairs.push([ours, bare]);
         log(`  round ${r + 1}: ${describe(ours, bare)}`);
@@ -196,7 +204,7 @@ async function main() {
       for (let r = 0; r < ROUNDS; r++) {
         service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
         await load({ ...checkoutJob, url: target, durationSeconds: 2 });
-        const ours = await load({ ...checkoutJob, url: target });
+        const ours = await load({ ...checkoutJob, url: target }, service.pid);
         await stopProcess(service);
         ceiling = await startProcess(
           'test/bench/ceiling-checkout.ts',
@@ -204,7 +212,7 @@ async function main() {
           `http://127.0.0.1:${ceilingPort}/`,
         );
         await load({ ...checkoutJob, url: `http://127.0.0.1:${ceilingPort}`, durationSeconds: 2 });
-        const bare = await load({ ...checkoutJob, url: `http://127.0.0.1:${ceilingPort}` });
+        const bare = await load({ ...checkoutJob, url: `http://127.0.0.1:${ceilingPort}` }, ceiling.pid);
         await stopProcess(ceiling);
         pairs.push([ours, bare]);
         log(`  round ${r + 1}: ${describe(ours, bare)}`);
@@ -284,10 +292,23 @@ async function main() {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-type Measured = Record<string, number>;
+interface Measured {
+  requestsPerSecond: number;
+  total: number;
+  p99Ms: number;
+  non2xx: number;
+  cpuMs: number;
+  cpu?: ReturnType<typeof cpuPerRequest>;
+  [k: string]: unknown;
+}
+
+const cpuText = (m: Measured) =>
+  m.cpu
+    ? ` [CPU ms/request: server ${m.cpu.serverMs} (kernel ${m.cpu.serverKernelMs}), postgres ${m.cpu.postgresMs}, load ${m.cpu.loadMs}, other ${m.cpu.otherMs}]`
+    : '';
 
 const describe = (ours: Measured, bare: Measured) =>
-  `ours ${ours.requestsPerSecond}/s p99 ${ours.p99Ms} ms (non-2xx ${ours.non2xx}); ceiling ${bare.requestsPerSecond}/s p99 ${bare.p99Ms} ms; ratio ${round(ours.requestsPerSecond! / bare.requestsPerSecond!)}`;
+  `ours ${ours.requestsPerSecond}/s p99 ${ours.p99Ms} ms (non-2xx ${ours.non2xx})${cpuText(ours)}; ceiling ${bare.requestsPerSecond}/s p99 ${bare.p99Ms} ms${cpuText(bare)}; ratio ${round(ours.requestsPerSecond / bare.requestsPerSecond)}`;
 
 /** The round whose ratio is the median: this machine's speed drifts, so one pair alone misleads. */
 function medianPair(pairs: Array<[Measured, Measured]>): [Measured, Measured] {
