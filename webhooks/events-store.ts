@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { assignments, type Fragment, insertInto, sql as q } from '../db/sql-fragment.js';
 import type { EventEnvelope } from './stripe-objects.js';
 
 function eventRow(event: EventEnvelope, raw: string, now: Date) {
@@ -25,19 +26,23 @@ export async function isProcessed(db: Kysely<Database>, eventId: string): Promis
  * the id, or nothing when it was processed already: a repeat delivery, or a concurrent one that
  * committed first. A query to use as the `claim` CTE of the event's statement.
  */
-export function claimQuery(trx: Kysely<Database>, event: EventEnvelope, raw: string, now: Date, ignoredFor?: string) {
+export function claimQuery(event: EventEnvelope, raw: string, now: Date, ignoredFor?: string): Fragment {
   const outcome = ignoredFor === undefined ? 'processed' : 'ignored';
   const error = ignoredFor ?? null;
-  return trx
-    .insertInto('stripe_events')
-    .values({ ...eventRow(event, raw, now), outcome, processed_at: now, error, attempts: 1 })
-    .onConflict((oc) =>
-      oc
-        .column('id')
-        .doUpdateSet({ attempts: sql`stripe_events.attempts + 1`, outcome, processed_at: now, error })
-        .where('stripe_events.processed_at', 'is', null),
-    )
-    .returning('id');
+  const row = insertInto('stripe_events', {
+    ...eventRow(event, raw, now),
+    outcome,
+    processed_at: now,
+    error,
+    attempts: 1,
+  });
+  const retaken = assignments('stripe_events', {
+    attempts: q`stripe_events.attempts + 1`,
+    outcome,
+    processed_at: now,
+    error,
+  });
+  return q`${row} on conflict (id) do update set ${retaken} where stripe_events.processed_at is null returning id`;
 }
 
 /** An event we deliberately do not act on is still kept, marked ignored with the reason. */

@@ -1,6 +1,7 @@
-import type { Kysely, RawBuilder } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Database } from '../db/schema.js';
+import type { Fragment } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
 import type { Logger } from '../src/logger.js';
 
@@ -25,8 +26,8 @@ export interface HandlerContext {
    * turns out to be processed already (a repeat), the transaction rolls back and nothing stays.
    */
   effect<R extends Record<string, unknown> = Record<string, never>>(
-    ctes: ReadonlyArray<RawBuilder<unknown> | null>,
-    outputs?: RawBuilder<unknown>,
+    ctes: ReadonlyArray<Fragment | null>,
+    outputs?: Fragment,
   ): Promise<R>;
 }
 

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import Stripe from 'stripe';
 import { PREPARE_MARK } from '../db/prepared-statements.js';
+import { join, raw, run, sql } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
 import { lockIds } from '../src/ledger/lock-keys.js';
 import { errorFields } from '../src/logger.js';
@@ -26,6 +26,9 @@ export class EventProcessingError extends Error {
 /** Thrown inside the transaction when the claim finds the event processed: rolls back its effect. */
 class AlreadyProcessed extends Error {}
 
+const MARK = raw(PREPARE_MARK);
+const NOTHING = raw('');
+
 // Deadlock and serialization failures are the database asking for a retry, not a bug.
 const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 3;
@@ -34,19 +37,19 @@ const MAX_ATTEMPTS = 3;
  * Applies one verified event exactly once: the effect and the "processed" mark commit together, so
  * a repeat delivery (or two instances receiving it at once) finds it done and changes nothing.
  */
-export async function processEvent(deps: Deps, event: EventEnvelope, raw: string): Promise<DeliveryOutcome> {
+export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: string): Promise<DeliveryOutcome> {
   const { db, clock, config } = deps;
   const log = deps.logger.child({ eventId: event.id, eventType: event.type });
   const now = clock.now();
 
   if (event.livemode !== config.stripeLivemode) {
     log.warn({ livemode: event.livemode }, 'event mode does not match STRIPE_SECRET_KEY; ignored');
-    await storeIgnored(db, event, raw, now, `livemode ${event.livemode} does not match the configured key`);
+    await storeIgnored(db, event, rawBody, now, `livemode ${event.livemode} does not match the configured key`);
     return 'ignored';
   }
   const handler = HANDLERS[event.type];
   if (!handler) {
-    await storeIgnored(db, event, raw, now, 'event type not handled');
+    await storeIgnored(db, event, rawBody, now, 'event type not handled');
     return 'ignored';
   }
   if (event.api_version && event.api_version !== Stripe.API_VERSION) {
@@ -78,9 +81,12 @@ export async function processEvent(deps: Deps, event: EventEnvelope, raw: string
             now,
             logger: log,
             async effect(ctes, outputs) {
-              const parts = [sql`claim as (${claimQuery(trx, event, raw, now)})`, ...ctes.filter((c) => c !== null)];
-              const { rows } = await sql<Record<string, unknown>>`${sql.raw(PREPARE_MARK)} with ${sql.join(parts)}
-                select (select count(*) from claim)::int as claimed${outputs ? sql`, ${outputs}` : sql``}`.execute(trx);
+              const parts = [sql`claim as (${claimQuery(event, rawBody, now)})`, ...ctes.filter((c) => c !== null)];
+              const rows = await run(
+                trx,
+                sql`${MARK} with ${join(parts)}
+                select (select count(*) from claim)::int as claimed${outputs ? sql`, ${outputs}` : NOTHING}`,
+              );
               const { claimed, ...out } = rows[0]!;
               if (claimed === 0) throw new AlreadyProcessed();
               return out as never;
@@ -88,8 +94,8 @@ export async function processEvent(deps: Deps, event: EventEnvelope, raw: string
           };
           const result = await handler.apply(ctx, parsed.data, prepared);
           if (result.outcome === 'ignored') {
-            const claimed = await claimQuery(trx, event, raw, now, result.reason).executeTakeFirst();
-            if (!claimed) throw new AlreadyProcessed();
+            const claimed = await run(trx, claimQuery(event, rawBody, now, result.reason));
+            if (claimed.length === 0) throw new AlreadyProcessed();
             log.info({ reason: result.reason }, 'event ignored');
           }
           return result.outcome;
@@ -103,7 +109,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, raw: string
   } catch (err) {
     const reason = errorFields(err).message;
     log.error({ err: errorFields(err) }, 'event processing failed; stored for retry');
-    await recordFailure(db, event, raw, now, reason).catch((e) =>
+    await recordFailure(db, event, rawBody, now, reason).catch((e) =>
       log.error({ err: errorFields(e) }, 'could not record the failed event; Stripe will redeliver it'),
     );
     throw new EventProcessingError(event.id, reason);

@@ -1,26 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
-import type { Database, DisputeState, Frequency, PaymentState } from '../../db/schema.js';
+import type { Frequency, PaymentState } from '../../db/schema.js';
+import { assignments, type Fragment, insertInto, raw, sql } from '../../db/sql-fragment.js';
 
 export interface GiftFacts {
   /** The Stripe object the payment is keyed by: the Checkout Session (one-off) or the Invoice (recurring). */
   key: { column: 'stripe_checkout_session_id' | 'stripe_invoice_id'; value: string };
   /** An expression: recurring gifts may take it from the donation when the event does not say. */
-  frequency: Frequency | RawBuilder<Frequency>;
+  frequency: Frequency | Fragment;
   amount: number;
   currency: string;
   paymentState: PaymentState;
   paidAt: Date | null;
-  supporterId: RawBuilder<string | null>;
+  supporterId: Fragment;
   stripeCustomerId: string | null;
   stripePaymentIntentId: string | null;
   stripeSubscriptionId: string | null;
-  campaign: string | null | RawBuilder<string | null>;
+  campaign: string | null | Fragment;
   now: Date;
 }
 
 // pending < failed < succeeded: a later "pending" never undoes a payment that went through.
-const mergedPaymentState = sql<PaymentState>`case
+const mergedPaymentState = sql`case
   when excluded.payment_state = 'succeeded' or gifts.payment_state = 'succeeded' then 'succeeded'
   when excluded.payment_state = 'failed' or gifts.payment_state = 'failed' then 'failed'
   else 'pending' end`;
@@ -31,44 +31,41 @@ const mergedPaymentState = sql<PaymentState>`case
  * dispute that arrived before the payment is folded in (`adjustment`, see adjustmentCte). A query
  * to use as a CTE in the event's one statement.
  */
-export function upsertGiftQuery(trx: Kysely<Database>, f: GiftFacts) {
-  const adjustment = (column: string) => sql<any>`(select ${sql.ref(column)} from adjustment)`;
-  return trx
-    .insertInto('gifts')
-    .values({
-      id: randomUUID(),
-      supporter_id: f.supporterId,
-      stripe_customer_id: f.stripeCustomerId,
-      frequency: f.frequency,
-      amount: f.amount,
-      currency: f.currency.toLowerCase(),
-      payment_state: f.paymentState,
-      [f.key.column]: f.key.value,
-      stripe_payment_intent_id: sql`coalesce(${f.stripePaymentIntentId}, ${adjustment('stripe_payment_intent_id')})`,
-      stripe_subscription_id: f.stripeSubscriptionId,
-      stripe_charge_id: adjustment('stripe_charge_id'),
-      refunded_amount: sql`coalesce(${adjustment('amount_refunded')}, 0)`,
-      dispute_state: sql`coalesce(${adjustment('dispute_state')}, 'none')`,
-      campaign: f.campaign,
-      paid_at: f.paidAt,
-      created_at: f.now,
-      updated_at: f.now,
-    })
-    .onConflict((oc) =>
-      oc.column(f.key.column).doUpdateSet({
-        payment_state: mergedPaymentState,
-        paid_at: sql`coalesce(gifts.paid_at, excluded.paid_at)`,
-        supporter_id: sql`coalesce(gifts.supporter_id, excluded.supporter_id)`,
-        stripe_customer_id: sql`coalesce(gifts.stripe_customer_id, excluded.stripe_customer_id)`,
-        stripe_payment_intent_id: sql`coalesce(gifts.stripe_payment_intent_id, excluded.stripe_payment_intent_id)`,
-        stripe_subscription_id: sql`coalesce(gifts.stripe_subscription_id, excluded.stripe_subscription_id)`,
-        stripe_charge_id: sql`coalesce(gifts.stripe_charge_id, excluded.stripe_charge_id)`,
-        refunded_amount: sql`greatest(gifts.refunded_amount, excluded.refunded_amount)`,
-        dispute_state: mergedDisputeState(sql.ref('gifts.dispute_state'), sql.ref('excluded.dispute_state')),
-        campaign: sql`coalesce(gifts.campaign, excluded.campaign)`,
-        updated_at: sql`excluded.updated_at`,
-      }),
-    );
+export function upsertGiftQuery(f: GiftFacts): Fragment {
+  const adjustment = (column: string) => raw(`(select ${column} from adjustment)`);
+  const row = insertInto('gifts', {
+    id: randomUUID(),
+    supporter_id: f.supporterId,
+    stripe_customer_id: f.stripeCustomerId,
+    frequency: f.frequency,
+    amount: f.amount,
+    currency: f.currency.toLowerCase(),
+    payment_state: f.paymentState,
+    [f.key.column]: f.key.value,
+    stripe_payment_intent_id: sql`coalesce(${f.stripePaymentIntentId}, ${adjustment('stripe_payment_intent_id')})`,
+    stripe_subscription_id: f.stripeSubscriptionId,
+    stripe_charge_id: adjustment('stripe_charge_id'),
+    refunded_amount: sql`coalesce(${adjustment('amount_refunded')}, 0)`,
+    dispute_state: sql`coalesce(${adjustment('dispute_state')}, 'none')`,
+    campaign: f.campaign,
+    paid_at: f.paidAt,
+    created_at: f.now,
+    updated_at: f.now,
+  });
+  const merged = assignments('gifts', {
+    payment_state: mergedPaymentState,
+    paid_at: sql`coalesce(gifts.paid_at, excluded.paid_at)`,
+    supporter_id: sql`coalesce(gifts.supporter_id, excluded.supporter_id)`,
+    stripe_customer_id: sql`coalesce(gifts.stripe_customer_id, excluded.stripe_customer_id)`,
+    stripe_payment_intent_id: sql`coalesce(gifts.stripe_payment_intent_id, excluded.stripe_payment_intent_id)`,
+    stripe_subscription_id: sql`coalesce(gifts.stripe_subscription_id, excluded.stripe_subscription_id)`,
+    stripe_charge_id: sql`coalesce(gifts.stripe_charge_id, excluded.stripe_charge_id)`,
+    refunded_amount: sql`greatest(gifts.refunded_amount, excluded.refunded_amount)`,
+    dispute_state: mergedDisputeState('gifts.dispute_state', 'excluded.dispute_state'),
+    campaign: sql`coalesce(gifts.campaign, excluded.campaign)`,
+    updated_at: sql`excluded.updated_at`,
+  });
+  return sql`${row} on conflict (${raw(f.key.column)}) do update set ${merged}`;
 }
 
 /**
@@ -77,7 +74,7 @@ export function upsertGiftQuery(trx: Kysely<Database>, f: GiftFacts) {
  * arrived for a gift already in the ledger was applied then, so this only matters for a new row
  * or one that learns its PaymentIntent now.
  */
-export function adjustmentCte(paymentIntentId: string | null, invoiceId: string | null): RawBuilder<unknown> {
+export function adjustmentCte(paymentIntentId: string | null, invoiceId: string | null): Fragment {
   return sql`adjustment as (
     select stripe_payment_intent_id, stripe_charge_id, amount_refunded, dispute_state from payment_adjustments
     where stripe_payment_intent_id = ${paymentIntentId} or stripe_invoice_id = ${invoiceId}
@@ -85,11 +82,11 @@ export function adjustmentCte(paymentIntentId: string | null, invoiceId: string 
     limit 1)`;
 }
 
-/** none < open < won | lost: a dispute that has closed stays closed. */
-export function mergedDisputeState(a: RawBuilder<unknown>, b: RawBuilder<unknown>) {
-  return sql<DisputeState>`case
+/** none < open < won | lost: a dispute that has closed stays closed. `a` and `b` are column references. */
+export function mergedDisputeState(a: string, b: string): Fragment {
+  return raw(`case
     when ${a} = 'lost' or ${b} = 'lost' then 'lost'
     when ${a} = 'won' or ${b} = 'won' then 'won'
     when ${a} = 'open' or ${b} = 'open' then 'open'
-    else 'none' end`;
+    else 'none' end`);
 }

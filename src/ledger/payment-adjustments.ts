@@ -1,5 +1,6 @@
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, DisputeState } from '../../db/schema.js';
+import { assignments, type Fragment, insertInto, sql } from '../../db/sql-fragment.js';
 import { mergedDisputeState } from './gifts.js';
 
 export interface AdjustmentFacts {
@@ -18,39 +19,27 @@ export interface AdjustmentFacts {
  * to the gift it belongs to if that gift is already in the ledger (otherwise the gift picks it up
  * when it arrives, see adjustmentCte). CTEs for the event's one statement.
  */
-export function recordAdjustmentCtes(trx: Kysely<Database>, f: AdjustmentFacts): RawBuilder<unknown>[] {
-  const recorded = trx
-    .insertInto('payment_adjustments')
-    .values({
-      stripe_payment_intent_id: f.stripePaymentIntentId,
-      stripe_charge_id: f.stripeChargeId,
-      stripe_invoice_id: f.stripeInvoiceId,
-      amount_refunded: f.amountRefunded ?? 0,
-      dispute_state: f.disputeState ?? 'none',
-      updated_at: f.now,
-    })
-    .onConflict((oc) =>
-      oc.column('stripe_payment_intent_id').doUpdateSet({
-        amount_refunded: sql`greatest(payment_adjustments.amount_refunded, excluded.amount_refunded)`,
-        dispute_state: mergedDisputeState(
-          sql.ref('payment_adjustments.dispute_state'),
-          sql.ref('excluded.dispute_state'),
-        ),
-        stripe_charge_id: sql`coalesce(payment_adjustments.stripe_charge_id, excluded.stripe_charge_id)`,
-        stripe_invoice_id: sql`coalesce(payment_adjustments.stripe_invoice_id, excluded.stripe_invoice_id)`,
-        updated_at: sql`excluded.updated_at`,
-      }),
-    )
-    .returning([
-      'stripe_payment_intent_id',
-      'stripe_charge_id',
-      'stripe_invoice_id',
-      'amount_refunded',
-      'dispute_state',
-    ]);
+export function recordAdjustmentCtes(f: AdjustmentFacts): Fragment[] {
+  const row = insertInto('payment_adjustments', {
+    stripe_payment_intent_id: f.stripePaymentIntentId,
+    stripe_charge_id: f.stripeChargeId,
+    stripe_invoice_id: f.stripeInvoiceId,
+    amount_refunded: f.amountRefunded ?? 0,
+    dispute_state: f.disputeState ?? 'none',
+    updated_at: f.now,
+  });
+  const merged = assignments('payment_adjustments', {
+    amount_refunded: sql`greatest(payment_adjustments.amount_refunded, excluded.amount_refunded)`,
+    dispute_state: mergedDisputeState('payment_adjustments.dispute_state', 'excluded.dispute_state'),
+    stripe_charge_id: sql`coalesce(payment_adjustments.stripe_charge_id, excluded.stripe_charge_id)`,
+    stripe_invoice_id: sql`coalesce(payment_adjustments.stripe_invoice_id, excluded.stripe_invoice_id)`,
+    updated_at: sql`excluded.updated_at`,
+  });
+  const recorded = sql`${row} on conflict (stripe_payment_intent_id) do update set ${merged}
+    returning stripe_payment_intent_id, stripe_charge_id, stripe_invoice_id, amount_refunded, dispute_state`;
   const applied = sql`update gifts g set
       refunded_amount = greatest(g.refunded_amount, a.amount_refunded),
-      dispute_state = ${mergedDisputeState(sql.ref('g.dispute_state'), sql.ref('a.dispute_state'))},
+      dispute_state = ${mergedDisputeState('g.dispute_state', 'a.dispute_state')},
       stripe_charge_id = coalesce(g.stripe_charge_id, a.stripe_charge_id),
       stripe_payment_intent_id = coalesce(g.stripe_payment_intent_id, a.stripe_payment_intent_id),
       updated_at = ${f.now}

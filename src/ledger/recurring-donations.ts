@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { assignments, type Fragment, insertInto, raw, sql } from '../../db/sql-fragment.js';
 
 export type Interval = 'month' | 'year';
 
@@ -19,7 +20,7 @@ export interface SubscriptionSnapshot {
 export interface RecurringFacts {
   stripeSubscriptionId: string;
   /** An expression, normally the event's `supporter` CTE. */
-  supporterId: RawBuilder<string | null>;
+  supporterId: Fragment;
   /** eventVersion of the event whose e-mail named the supporter; null when found by customer only. */
   supporterVersion: string | null;
   stripeCustomerId: string | null;
@@ -38,89 +39,92 @@ export interface RecurringFacts {
   now: Date;
 }
 
-const TERMINAL = ['canceled', 'incomplete_expired'];
+const isTerminal = (status: string) => `(${status} in ('canceled', 'incomplete_expired'))`;
+const ex = (c: string) => `excluded.${c}`;
+const cur = (c: string) => `recurring_donations.${c}`;
 
-function isTerminal(status: RawBuilder<unknown>) {
-  return sql`(${status} in (${sql.join(TERMINAL)}))`;
-}
+// Which side of a conflict wins each group of columns: fixed text, the same for every event.
+const statusWins = `(${ex('status_version')} is not null and (${cur('status_version')} is null
+    or (${isTerminal(ex('status'))}, ${ex('status_version')}) > (${isTerminal(cur('status'))}, ${cur('status_version')})))`;
+const supporterWins = `(${ex('supporter_version')} is not null and ${ex('supporter_id')} is not null
+    and (${cur('supporter_version')} is null or ${ex('supporter_version')} > ${cur('supporter_version')}))`;
+const snapshotWins = `(${ex('snapshot_version')} is not null and (${cur('snapshot_version')} is null
+    or ${ex('snapshot_version')} > ${cur('snapshot_version')}))`;
+const fromSnapshot = (c: string) =>
+  raw(`case when ${snapshotWins} then ${ex(c)}
+           when ${cur('snapshot_version')} is null then coalesce(${cur(c)}, ${ex(c)})
+           else ${cur(c)} end`);
+
+const merged = assignments('recurring_donations', {
+  status: raw(`case when ${statusWins} then ${ex('status')} else ${cur('status')} end`),
+  status_version: raw(`case when ${statusWins} then ${ex('status_version')} else ${cur('status_version')} end`),
+  amount: fromSnapshot('amount'),
+  currency: fromSnapshot('currency'),
+  interval: fromSnapshot('interval'),
+  started_at: fromSnapshot('started_at'),
+  canceled_at: raw(`case when ${snapshotWins} then ${ex('canceled_at')} else ${cur('canceled_at')} end`),
+  cancel_at_period_end: raw(
+    `case when ${snapshotWins} then ${ex('cancel_at_period_end')} else ${cur('cancel_at_period_end')} end`,
+  ),
+  snapshot_version: raw(`greatest(${cur('snapshot_version')}, ${ex('snapshot_version')})`),
+  failed_payment_attempts: raw(
+    `case when ${ex('invoice_version')} is not null and (${cur('invoice_version')} is null or ${ex('invoice_version')} > ${cur('invoice_version')}) then ${ex('failed_payment_attempts')} else ${cur('failed_payment_attempts')} end`,
+  ),
+  invoice_version: raw(`greatest(${cur('invoice_version')}, ${ex('invoice_version')})`),
+  current_period_end: raw(`greatest(${cur('current_period_end')}, ${ex('current_period_end')})`),
+  last_payment_at: raw(`greatest(${cur('last_payment_at')}, ${ex('last_payment_at')})`),
+  supporter_id: raw(
+    `case when ${supporterWins} then ${ex('supporter_id')} else coalesce(${cur('supporter_id')}, ${ex('supporter_id')}) end`,
+  ),
+  supporter_version: raw(
+    `case when ${supporterWins} then ${ex('supporter_version')} else ${cur('supporter_version')} end`,
+  ),
+  stripe_customer_id: raw(`coalesce(${cur('stripe_customer_id')}, ${ex('stripe_customer_id')})`),
+  checkout_session_id: raw(`coalesce(${cur('checkout_session_id')}, ${ex('checkout_session_id')})`),
+  campaign: raw(`coalesce(${cur('campaign')}, ${ex('campaign')})`),
+  updated_at: raw(ex('updated_at')),
+});
 
 /**
  * Creates or updates a recurring donation from whatever one event knows. Status moves to the newest
  * event's, except that a canceled donation never comes back to life; snapshot fields follow the
  * newest subscription event; dates only move forward. A query to use as a CTE in the event's one statement.
  */
-export function upsertRecurringDonationQuery(trx: Kysely<Database>, f: RecurringFacts) {
+export function upsertRecurringDonationQuery(f: RecurringFacts): Fragment {
   const status = f.snapshot ? { version: f.snapshot.version, status: f.snapshot.status } : f.status;
-  const ex = (c: string) => sql.ref<any>(`excluded.${c}`);
-  const cur = (c: string) => sql.ref<any>(`recurring_donations.${c}`);
-  const statusWins = sql`(${ex('status_version')} is not null and (${cur('status_version')} is null
-      or (${isTerminal(ex('status'))}, ${ex('status_version')}) > (${isTerminal(cur('status'))}, ${cur('status_version')})))`;
-  const supporterWins = sql`(${ex('supporter_version')} is not null and ${ex('supporter_id')} is not null
-      and (${cur('supporter_version')} is null or ${ex('supporter_version')} > ${cur('supporter_version')}))`;
-  const snapshotWins = sql`(${ex('snapshot_version')} is not null and (${cur('snapshot_version')} is null
-      or ${ex('snapshot_version')} > ${cur('snapshot_version')}))`;
-  const fromSnapshot = (c: string) =>
-    sql<any>`case when ${snapshotWins} then ${ex(c)}
-             when ${cur('snapshot_version')} is null then coalesce(${cur(c)}, ${ex(c)})
-             else ${cur(c)} end`;
-
-  return trx
-    .insertInto('recurring_donations')
-    .values({
-      id: randomUUID(),
-      supporter_id: f.supporterId,
-      supporter_version: sql`case when ${f.supporterId} is not null then ${f.supporterVersion}::text end`,
-      stripe_customer_id: f.stripeCustomerId,
-      stripe_subscription_id: f.stripeSubscriptionId,
-      checkout_session_id: f.checkoutSessionId,
-      amount: f.snapshot?.amount ?? f.fill?.amount ?? null,
-      currency: (f.snapshot?.currency ?? f.fill?.currency ?? null)?.toLowerCase() ?? null,
-      interval: f.snapshot?.interval ?? f.fill?.interval ?? null,
-      status: status?.status ?? 'incomplete',
-      status_version: status?.version ?? null,
-      snapshot_version: f.snapshot?.version ?? null,
-      invoice_version: f.invoice?.version ?? null,
-      started_at: f.snapshot?.startedAt ?? f.fill?.startedAt ?? null,
-      canceled_at: f.snapshot?.canceledAt ?? null,
-      cancel_at_period_end: f.snapshot?.cancelAtPeriodEnd ?? false,
-      current_period_end: f.currentPeriodEnd ?? null,
-      last_payment_at: f.lastPaymentAt ?? null,
-      failed_payment_attempts: f.invoice?.failedAttempts ?? 0,
-      campaign: f.campaign,
-      created_at: f.now,
-      updated_at: f.now,
-    })
-    .onConflict((oc) =>
-      oc.column('stripe_subscription_id').doUpdateSet({
-        status: sql`case when ${statusWins} then ${ex('status')} else ${cur('status')} end`,
-        status_version: sql`case when ${statusWins} then ${ex('status_version')} else ${cur('status_version')} end`,
-        amount: fromSnapshot('amount'),
-        currency: fromSnapshot('currency'),
-        interval: fromSnapshot('interval'),
-        started_at: fromSnapshot('started_at'),
-        canceled_at: sql`case when ${snapshotWins} then ${ex('canceled_at')} else ${cur('canceled_at')} end`,
-        cancel_at_period_end: sql`case when ${snapshotWins} then ${ex('cancel_at_period_end')} else ${cur('cancel_at_period_end')} end`,
-        snapshot_version: sql`greatest(${cur('snapshot_version')}, ${ex('snapshot_version')})`,
-        failed_payment_attempts: sql`case when ${ex('invoice_version')} is not null and (${cur('invoice_version')} is null or ${ex('invoice_version')} > ${cur('invoice_version')}) then ${ex('failed_payment_attempts')} else ${cur('failed_payment_attempts')} end`,
-        invoice_version: sql`greatest(${cur('invoice_version')}, ${ex('invoice_version')})`,
-        current_period_end: sql`greatest(${cur('current_period_end')}, ${ex('current_period_end')})`,
-        last_payment_at: sql`greatest(${cur('last_payment_at')}, ${ex('last_payment_at')})`,
-        supporter_id: sql`case when ${supporterWins} then ${ex('supporter_id')} else coalesce(${cur('supporter_id')}, ${ex('supporter_id')}) end`,
-        supporter_version: sql`case when ${supporterWins} then ${ex('supporter_version')} else ${cur('supporter_version')} end`,
-        stripe_customer_id: sql`coalesce(${cur('stripe_customer_id')}, ${ex('stripe_customer_id')})`,
-        checkout_session_id: sql`coalesce(${cur('checkout_session_id')}, ${ex('checkout_session_id')})`,
-        campaign: sql`coalesce(${cur('campaign')}, ${ex('campaign')})`,
-        updated_at: ex('updated_at'),
-      }),
-    );
+  const row = insertInto('recurring_donations', {
+    id: randomUUID(),
+    supporter_id: f.supporterId,
+    supporter_version: sql`case when ${f.supporterId} is not null then ${f.supporterVersion}::text end`,
+    stripe_customer_id: f.stripeCustomerId,
+    stripe_subscription_id: f.stripeSubscriptionId,
+    checkout_session_id: f.checkoutSessionId,
+    amount: f.snapshot?.amount ?? f.fill?.amount ?? null,
+    currency: (f.snapshot?.currency ?? f.fill?.currency ?? null)?.toLowerCase() ?? null,
+    interval: f.snapshot?.interval ?? f.fill?.interval ?? null,
+    status: status?.status ?? 'incomplete',
+    status_version: status?.version ?? null,
+    snapshot_version: f.snapshot?.version ?? null,
+    invoice_version: f.invoice?.version ?? null,
+    started_at: f.snapshot?.startedAt ?? f.fill?.startedAt ?? null,
+    canceled_at: f.snapshot?.canceledAt ?? null,
+    cancel_at_period_end: f.snapshot?.cancelAtPeriodEnd ?? false,
+    current_period_end: f.currentPeriodEnd ?? null,
+    last_payment_at: f.lastPaymentAt ?? null,
+    failed_payment_attempts: f.invoice?.failedAttempts ?? 0,
+    campaign: f.campaign,
+    created_at: f.now,
+    updated_at: f.now,
+  });
+  return sql`${row} on conflict (stripe_subscription_id) do update set ${merged}`;
 }
 
 /** What a donation's gifts take from it when the invoice's metadata does not say (a query). */
-export function donationFallback(stripeSubscriptionId: string, column: 'frequency' | 'campaign') {
+export function donationFallback(stripeSubscriptionId: string, column: 'frequency' | 'campaign'): Fragment {
   return column === 'frequency'
-    ? sql<any>`(select case interval when 'month' then 'monthly' when 'year' then 'annual' end
+    ? sql`(select case interval when 'month' then 'monthly' when 'year' then 'annual' end
         from recurring_donations where stripe_subscription_id = ${stripeSubscriptionId})`
-    : sql<any>`(select campaign from recurring_donations where stripe_subscription_id = ${stripeSubscriptionId})`;
+    : sql`(select campaign from recurring_donations where stripe_subscription_id = ${stripeSubscriptionId})`;
 }
 
 export async function findRecurringDonation(trx: Kysely<Database>, stripeSubscriptionId: string | null) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { assignments, type Fragment, insertInto, run, sql } from '../../db/sql-fragment.js';
 
 export interface SupporterFacts {
   email: string;
@@ -17,73 +18,62 @@ const nameWins = sql`excluded.name is not null and (supporters.name_version is n
  * Finds or creates the supporter for an e-mail (matched lower-cased) and records the Stripe
  * customer id; returns its id. A query to use as a CTE in an event's one statement.
  */
-export function upsertSupporterQuery(trx: Kysely<Database>, f: SupporterFacts) {
-  return trx
-    .insertInto('supporters')
-    .values({
-      id: randomUUID(),
-      email: f.email.trim().toLowerCase(),
-      name: f.name,
-      name_version: f.name ? f.version : null,
-      stripe_customer_ids: f.stripeCustomerId ? [f.stripeCustomerId] : [],
-      created_at: f.now,
-      updated_at: f.now,
-    })
-    .onConflict((oc) =>
-      oc.column('email').doUpdateSet({
-        name: sql`case when ${nameWins} then excluded.name else supporters.name end`,
-        name_version: sql`case when ${nameWins} then excluded.name_version else supporters.name_version end`,
-        // Kept sorted and distinct, so the list is the same whatever order customers were seen in.
-        stripe_customer_ids: sql`array(select distinct unnest(supporters.stripe_customer_ids || excluded.stripe_customer_ids) order by 1)`,
-        updated_at: sql`excluded.updated_at`,
-      }),
-    )
-    .returning('id');
+export function upsertSupporterQuery(f: SupporterFacts): Fragment {
+  const row = insertInto('supporters', {
+    id: randomUUID(),
+    email: f.email.trim().toLowerCase(),
+    name: f.name,
+    name_version: f.name ? f.version : null,
+    stripe_customer_ids: f.stripeCustomerId ? [f.stripeCustomerId] : [],
+    created_at: f.now,
+    updated_at: f.now,
+  });
+  const merged = assignments('supporters', {
+    name: sql`case when ${nameWins} then excluded.name else supporters.name end`,
+    name_version: sql`case when ${nameWins} then excluded.name_version else supporters.name_version end`,
+    // Kept sorted and distinct, so the list is the same whatever order customers were seen in.
+    stripe_customer_ids: sql`array(select distinct unnest(supporters.stripe_customer_ids || excluded.stripe_customer_ids) order by 1)`,
+    updated_at: sql`excluded.updated_at`,
+  });
+  return sql`${row} on conflict (email) do update set ${merged} returning id`;
 }
 
 /** The supporter a Stripe customer belongs to, if an event has told us its e-mail yet (a query). */
-export function supporterForCustomerQuery(trx: Kysely<Database>, customerId: string | null) {
-  return (
-    trx
-      .selectFrom('supporters')
-      .select('id')
-      .where(sql<boolean>`stripe_customer_ids @> array[${customerId}]::text[]`)
-      // One customer can have two supporters (the donor changed e-mail): pick the same one every time.
-      .orderBy('email')
-      .limit(1)
-  );
+export function supporterForCustomerQuery(customerId: string | null): Fragment {
+  // One customer can have two supporters (the donor changed e-mail): pick the same one every time.
+  return sql`select id from supporters where stripe_customer_ids @> array[${customerId}]::text[] order by email limit 1`;
 }
 
 /**
  * The `supporter` CTE of an event's statement: by the event's e-mail when it has one, else by its
  * Stripe customer, else none. Other CTEs read it as `supporterId`.
  */
-export function supporterCte(
-  trx: Kysely<Database>,
-  f: Omit<SupporterFacts, 'email'> & { email: string | null },
-): RawBuilder<unknown> {
-  if (f.email) return sql`supporter as (${upsertSupporterQuery(trx, { ...f, email: f.email })})`;
-  if (f.stripeCustomerId) return sql`supporter as (${supporterForCustomerQuery(trx, f.stripeCustomerId)})`;
+export function supporterCte(f: Omit<SupporterFacts, 'email'> & { email: string | null }): Fragment {
+  if (f.email) return sql`supporter as (${upsertSupporterQuery({ ...f, email: f.email })})`;
+  if (f.stripeCustomerId) return sql`supporter as (${supporterForCustomerQuery(f.stripeCustomerId)})`;
   return sql`supporter as (select null::uuid as id)`;
 }
 
-export const supporterId = sql<string | null>`(select id from supporter)`;
+export const supporterId = sql`(select id from supporter)`;
 
 /**
  * True when gifts or recurring donations of this customer arrived before any e-mail and wait for
  * a supporter: an output of the event's statement, so the rare link costs a statement only when needed.
  */
-export function orphansOf(customerId: string | null): RawBuilder<boolean> {
-  if (!customerId) return sql<boolean>`false`;
-  return sql<boolean>`(exists (select 1 from gifts where stripe_customer_id = ${customerId} and supporter_id is null)
+export function orphansOf(customerId: string | null): Fragment {
+  if (!customerId) return sql`false`;
+  return sql`(exists (select 1 from gifts where stripe_customer_id = ${customerId} and supporter_id is null)
     or exists (select 1 from recurring_donations where stripe_customer_id = ${customerId} and supporter_id is null))`;
 }
 
 /** Gifts and donations of this customer that arrived before any e-mail now belong to this supporter. */
 export async function linkOrphans(trx: Kysely<Database>, supporter: string, customerId: string): Promise<void> {
-  await sql`with linked as (
+  await run(
+    trx,
+    sql`with linked as (
       update gifts set supporter_id = ${supporter}
       where stripe_customer_id = ${customerId} and supporter_id is null)
     update recurring_donations set supporter_id = ${supporter}, supporter_version = null
-    where stripe_customer_id = ${customerId} and supporter_id is null`.execute(trx);
+    where stripe_customer_id = ${customerId} and supporter_id is null`,
+  );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, Reminder } from '../../db/schema.js';
+import { type Fragment, join, sql as q } from '../../db/sql-fragment.js';
 import type { ReminderRequest } from './reminder-request.js';
 
 /**
@@ -73,23 +74,15 @@ export async function deferredUntil(db: Kysely<Database>, readerId: string, now:
  * the event's statement reads it from the checkout it marks complete). Null when there is nothing to match.
  */
 export function convertRemindersQuery(
-  db: Kysely<Database>,
-  who: { email?: string | null; readerId?: RawBuilder<string | null> },
+  who: { email?: string | null; readerId?: Fragment },
   at: Date,
   now: Date,
-) {
+): Fragment | null {
   const email = who.email?.trim().toLowerCase();
-  if (!email && !who.readerId) return null;
-  return db
-    .updateTable('reminders')
-    .set({ status: 'converted', converted_at: at, closed_at: now, updated_at: now })
-    .where('status', '=', 'pending')
-    .where((eb) =>
-      eb.or([
-        ...(email ? [eb('email', '=', email)] : []),
-        ...(who.readerId ? [eb('reader_id', '=', who.readerId)] : []),
-      ]),
-    );
+  const matches = [...(email ? [q`email = ${email}`] : []), ...(who.readerId ? [q`reader_id = ${who.readerId}`] : [])];
+  if (matches.length === 0) return null;
+  return q`update reminders set status = 'converted', converted_at = ${at}, closed_at = ${now}, updated_at = ${now}
+    where status = 'pending' and (${join(matches, ' or ')})`;
 }
 
 /**

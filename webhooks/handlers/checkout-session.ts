@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { PaymentState } from '../../db/schema.js';
+import { sql } from '../../db/sql-fragment.js';
 import { markCheckoutCompleteQuery, markCheckoutExpiredQuery } from '../../src/checkout/checkout-sessions-queries.js';
 import { eventVersion, impliedVersion } from '../../src/ledger/event-version.js';
 import { adjustmentCte, upsertGiftQuery } from '../../src/ledger/gifts.js';
@@ -29,29 +29,29 @@ function paymentStateOf(outcome: Outcome, s: CheckoutSessionObject): PaymentStat
 
 async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outcome: Outcome) {
   if (!isOurs(s.metadata)) return ignored('checkout session not created by reader-donations');
-  const { trx, event, now } = ctx;
+  const { event, now } = ctx;
   const email = s.customer_details.email ?? s.customer_email;
   const version = eventVersion(event.created, event.id);
   const campaign = campaignOf(s.metadata);
-  const supporter = supporterCte(trx, {
+  const supporter = supporterCte({
     email,
     name: s.customer_details.name,
     stripeCustomerId: s.customer,
     version,
     now,
   });
-  const checkout = sql`checkout as (${markCheckoutCompleteQuery(trx, s.id, event.createdAt, now)})`;
+  const checkout = sql`checkout as (${markCheckoutCompleteQuery(s.id, event.createdAt, now)})`;
   // The reader gave: reminders for this e-mail, and the deferral of the reader who checked out, close.
   const converted =
     outcome === 'async_payment_failed'
       ? null
-      : convertRemindersQuery(trx, { email, readerId: sql`(select reader_id from checkout)` }, event.createdAt, now);
+      : convertRemindersQuery({ email, readerId: sql`(select reader_id from checkout)` }, event.createdAt, now);
   const common = [supporter, checkout, converted && sql`converted as (${converted})`];
 
   if (s.mode === 'payment') {
     if (!s.amount_total || !s.currency) return ignored('checkout session without an amount');
     const paymentState = paymentStateOf(outcome, s);
-    const gift = upsertGiftQuery(trx, {
+    const gift = upsertGiftQuery({
       key: { column: 'stripe_checkout_session_id', value: s.id },
       frequency: 'once',
       amount: s.amount_total,
@@ -77,7 +77,7 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
     // The money is recorded once, by invoice.paid for the first invoice; the session only creates
     // the recurring donation, so the two can never count the same payment twice.
     const paid = paymentStateOf(outcome, s);
-    const donation = upsertRecurringDonationQuery(trx, {
+    const donation = upsertRecurringDonationQuery({
       stripeSubscriptionId: s.subscription,
       supporterId,
       supporterVersion: email ? version : null,
@@ -122,7 +122,7 @@ export const checkoutSessionExpired = defineHandler({
   lockKeys: (s) => [keys.checkout(s.id)],
   async apply(ctx, s) {
     if (!isOurs(s.metadata)) return ignored('checkout session not created by reader-donations');
-    await ctx.effect([sql`expired as (${markCheckoutExpiredQuery(ctx.trx, s.id, ctx.event.createdAt, ctx.now)})`]);
+    await ctx.effect([sql`expired as (${markCheckoutExpiredQuery(s.id, ctx.event.createdAt, ctx.now)})`]);
     return processed;
   },
 });

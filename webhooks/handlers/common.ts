@@ -1,5 +1,5 @@
-import { type RawBuilder, sql } from 'kysely';
 import type { Frequency } from '../../db/schema.js';
+import { type Fragment, sql } from '../../db/sql-fragment.js';
 import { METADATA_SOURCE, METADATA_SOURCE_KEY } from '../../src/checkout/stripe-params.js';
 import type { Interval } from '../../src/ledger/recurring-donations.js';
 import { linkOrphans, orphansOf, supporterId } from '../../src/ledger/supporters.js';
@@ -46,7 +46,7 @@ export async function recordWithSupporter(
   ctx: HandlerContext,
   email: string | null,
   customerId: string | null,
-  ctes: ReadonlyArray<RawBuilder<unknown> | null>,
+  ctes: ReadonlyArray<Fragment | null>,
 ): Promise<void> {
   const orphans = email ? orphansOf(customerId) : sql`false`;
   const out = await ctx.effect<{ supporter_id: string | null; orphans: boolean }>(

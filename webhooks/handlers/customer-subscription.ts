@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../../db/sql-fragment.js';
 import { eventVersion } from '../../src/ledger/event-version.js';
 import { findRecurringDonation, upsertRecurringDonationQuery } from '../../src/ledger/recurring-donations.js';
 import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
@@ -20,7 +20,7 @@ export const customerSubscription = defineHandler({
     }
     const item = s.items.data[0]!;
     const version = eventVersion(event.created, event.id, RANK[s.status] ?? 1);
-    const donation = upsertRecurringDonationQuery(trx, {
+    const donation = upsertRecurringDonationQuery({
       stripeSubscriptionId: s.id,
       supporterId,
       supporterVersion: null,
@@ -41,7 +41,7 @@ export const customerSubscription = defineHandler({
       now,
     });
     // A subscription carries no e-mail: its supporter is whoever its customer belongs to, if known yet.
-    const supporter = supporterCte(trx, { email: null, name: null, stripeCustomerId: s.customer, version, now });
+    const supporter = supporterCte({ email: null, name: null, stripeCustomerId: s.customer, version, now });
     await ctx.effect([supporter, sql`donation as (${donation})`]);
     return processed;
   },

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../../db/sql-fragment.js';
 import { eventVersion } from '../../src/ledger/event-version.js';
 import { adjustmentCte, upsertGiftQuery } from '../../src/ledger/gifts.js';
 import {
@@ -58,10 +58,10 @@ function subscriptionCtes(
   subscriptionId: string,
   facts: Pick<RecurringFacts, 'fill' | 'status' | 'invoice' | 'lastPaymentAt' | 'currentPeriodEnd'>,
 ) {
-  const { trx, event, now } = ctx;
+  const { event, now } = ctx;
   const metadata = metadataOf(i);
   const version = eventVersion(event.created, event.id);
-  const donation = upsertRecurringDonationQuery(trx, {
+  const donation = upsertRecurringDonationQuery({
     stripeSubscriptionId: subscriptionId,
     supporterId,
     supporterVersion: i.customer_email ? version : null,
@@ -72,7 +72,7 @@ function subscriptionCtes(
     now,
   });
   return [
-    supporterCte(trx, { email: i.customer_email, name: i.customer_name, stripeCustomerId: i.customer, version, now }),
+    supporterCte({ email: i.customer_email, name: i.customer_name, stripeCustomerId: i.customer, version, now }),
     sql`donation as (${donation})`,
   ];
 }
@@ -83,7 +83,7 @@ export const invoicePaid = defineHandler({
   async apply(ctx, i) {
     const subscriptionId = await ourSubscriptionOf(ctx, i);
     if (!subscriptionId) return notOurs();
-    const { trx, event, now } = ctx;
+    const { event, now } = ctx;
     const metadata = metadataOf(i);
     const frequency = recurringFrequency(metadata);
     const paidAt = toDate(i.status_transitions?.paid_at) ?? event.createdAt;
@@ -99,11 +99,11 @@ export const invoicePaid = defineHandler({
       lastPaymentAt: paidAt,
       currentPeriodEnd: periodEndOf(i),
     });
-    const converted = convertRemindersQuery(trx, { email: i.customer_email }, paidAt, now);
+    const converted = convertRemindersQuery({ email: i.customer_email }, paidAt, now);
     if (converted) ctes.push(sql`converted as (${converted})`);
     if (i.amount_paid > 0) {
       // Frequency and campaign from the invoice's metadata, else from the donation as it stood.
-      const gift = upsertGiftQuery(trx, {
+      const gift = upsertGiftQuery({
         key: { column: 'stripe_invoice_id', value: i.id },
         frequency: frequency ?? sql`coalesce(${donationFallback(subscriptionId, 'frequency')}, 'monthly')`,
         amount: i.amount_paid,

@@ -43,7 +43,7 @@ export const chargeRefunded = defineHandler<ChargeObject, Located>({
   async apply(ctx, c, at) {
     if (!at.paymentIntentId) return ignored('charge without a PaymentIntent');
     await ctx.effect(
-      recordAdjustmentCtes(ctx.trx, {
+      recordAdjustmentCtes({
         stripePaymentIntentId: at.paymentIntentId,
         stripeChargeId: c.id,
         stripeInvoiceId: at.invoiceId,
@@ -69,7 +69,7 @@ const disputeHandler = (type: 'created' | 'closed') =>
     async apply(ctx, d, at) {
       if (!at.paymentIntentId) return ignored('dispute without a PaymentIntent');
       await ctx.effect(
-        recordAdjustmentCtes(ctx.trx, {
+        recordAdjustmentCtes({
           stripePaymentIntentId: at.paymentIntentId,
           stripeChargeId: d.charge,
           stripeInvoiceId: at.invoiceId,
