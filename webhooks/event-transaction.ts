@@ -1,12 +1,16 @@
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { DatabaseKind } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
-import { lockStatement } from '../src/ledger/lock-keys.js';
+import { lockStatements } from '../src/ledger/lock-keys.js';
+
+const BEGIN = CompiledQuery.raw('begin');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 /**
  * One event's transaction on one connection: BEGIN, its advisory locks, the work, COMMIT. On
- * PostgreSQL, BEGIN and the locks go in one round trip: the lock statement holds only integer
- * literals, so it runs over the simple protocol, which takes several statements at once. The
+ * PostgreSQL, BEGIN and the locks go in one round trip: the lock statements hold only integer
+ * literals, so they run over the simple protocol, which takes several statements at once. The
  * locks come before the work's first statement, so its snapshot sees whatever a transaction it
  * waited for committed.
  */
@@ -17,25 +21,22 @@ export async function inLockedTransaction<T>(
   work: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   return db.connection().execute(async (conn) => {
-    const lock = lockStatement(lockIds);
+    const locks = lockStatements(lockIds);
     if (kind === 'postgres') {
-      await sql.raw(lock ? `begin; ${lock}` : 'begin').execute(conn);
+      await conn.executeQuery(CompiledQuery.raw(['begin', ...locks].join('; ')));
     } else {
-      await sql.raw('begin').execute(conn);
-      if (lock) await sql.raw(lock).execute(conn);
+      await conn.executeQuery(BEGIN);
+      for (const lock of locks) await conn.executeQuery(CompiledQuery.raw(lock));
     }
     let result: T;
     try {
       result = await work(conn);
     } catch (err) {
       // A dead connection fails the rollback too; the pool drops it, and the error that matters is err.
-      await sql
-        .raw('rollback')
-        .execute(conn)
-        .catch(() => undefined);
+      await conn.executeQuery(ROLLBACK).catch(() => undefined);
       throw err;
     }
-    await sql.raw('commit').execute(conn);
+    await conn.executeQuery(COMMIT);
     return result;
   });
 }

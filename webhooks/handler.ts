@@ -3,7 +3,6 @@ import type { z } from 'zod';
 import type { Database } from '../db/schema.js';
 import type { Fragment } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
-import type { Logger } from '../src/logger.js';
 
 export interface EventMeta {
   id: string;
@@ -18,7 +17,6 @@ export interface HandlerContext {
   event: EventMeta;
   /** From the injected clock: bookkeeping times (created_at, updated_at), never business order. */
   now: Date;
-  logger: Logger;
   /**
    * Applies the event's effect as one statement, together with the claim that marks the event
    * processed: `with claim as (...), <ctes> select <outputs>`. CTEs are `name as (query)`; each

@@ -14,11 +14,11 @@ export function lockIds(keys: ReadonlyArray<string | null | undefined>): bigint[
 }
 
 /**
- * The statement that takes them (transaction-scoped), in order. It holds only integer literals, so
- * it can share a round trip with BEGIN. Without these locks a refund and the gift it refunds,
+ * The statements that take them (transaction-scoped), one per lock so the order is the order
+ * written. Each holds only an integer literal, so they can share a round trip with BEGIN, and each
+ * is too simple to cost the database a plan. Without these locks a refund and the gift it refunds,
  * committed at the same moment, could each miss the other.
  */
-export function lockStatement(ids: readonly bigint[]): string | null {
-  if (ids.length === 0) return null;
-  return `select count(pg_advisory_xact_lock(h)) from (select unnest('{${ids.join(',')}}'::int8[]) as h order by 1 offset 0) as ordered`;
+export function lockStatements(ids: readonly bigint[]): string[] {
+  return ids.map((id) => `select pg_advisory_xact_lock(${id})`);
 }

@@ -47,7 +47,13 @@ function withDb(url: string, name: string) {
 async function startProcess(script: string, env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', script],
+    [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      ...(process.env.BENCH_PERF ? ['--perf-basic-prof'] : []),
+      '--import',
+      'tsx',
+      script,
+    ],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
