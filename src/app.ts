@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { webhookRoutes } from '../webhooks/route.js';
 import type { AppEnv } from './app-env.js';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
+import { limitBody } from './http/body-limit.js';
 import { notFound, onError } from './http/errors-middleware.js';
 import { securityHeaders } from './http/security-headers.js';
 import { adminRoutes } from './routes/admin.js';
@@ -49,14 +49,11 @@ export function createApp(deps: Deps) {
       maxAge: 600,
     }),
   );
-  const limitBody = bodyLimit({
-    maxSize: config.API_BODY_LIMIT_BYTES,
-    onError: () => {
-      throw new ApiError('payload_too_large', `request body must be at most ${config.API_BODY_LIMIT_BYTES} bytes`);
-    },
+  const apiLimit = limitBody(config.API_BODY_LIMIT_BYTES, () => {
+    throw new ApiError('payload_too_large', `request body must be at most ${config.API_BODY_LIMIT_BYTES} bytes`);
   });
   // Webhooks have their own, larger limit (webhooks/route.ts); everything else gets this one.
-  app.use((c, next) => (c.req.path.startsWith('/webhooks/') ? next() : limitBody(c, next)));
+  app.use((c, next) => (c.req.path.startsWith('/webhooks/') ? next() : apiLimit(c, next)));
 
   // Browsers ask for it on every page; an empty answer keeps their consoles and our logs quiet.
   app.get('/favicon.ico', (c) => c.body(null, 204));

@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRows, expectError } from './support/assertions.js';
 import { createTestContext, postJson, type TestContext } from './support/harness.js';
@@ -158,5 +160,53 @@ describe('POST /api/checkout-sessions: without STRIPE_SECRET_KEY', () => {
     expect(error.message).toContain('STRIPE_SECRET_KEY');
     expect(ctx.stripe.requests).toHaveLength(0);
     ctx.rebuild();
+  });
+});
+
+describe('POST /api/checkout-sessions over a real HTTP server (the body read from Node directly)', () => {
+  let server: ServerType;
+  let url: string;
+  beforeAll(async () => {
+    server = serve({ fetch: (req, env) => ctx.app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/checkout-sessions`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const post = (body: BodyInit) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+  const streamed = (text: string) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        const bytes = new TextEncoder().encode(text);
+        for (let i = 0; i < bytes.length; i += 4_000) controller.enqueue(bytes.subarray(i, i + 4_000));
+        controller.close();
+      },
+    });
+
+  it('creates a session from a body sent with a length, and from one streamed without', async () => {
+    const declared = await post(JSON.stringify({ ...valid, campaign: 'Весна 🌻' }));
+    expect(declared.status).toBe(201);
+    const chunked = await post(streamed(JSON.stringify(valid)));
+    expect(chunked.status).toBe(201);
+    const rows = await ctx.database.db
+      .selectFrom('checkout_sessions')
+      .select('campaign')
+      .orderBy('created_at')
+      .execute();
+    expect(rows.map((r) => r.campaign).sort()).toEqual(['Весна 🌻', null].sort());
+  });
+
+  it('answers 413 past 16 KB, declared or streamed without a length, before calling Stripe', async () => {
+    const big = JSON.stringify({ ...valid, campaign: 'x'.repeat(17_000) });
+    await expectError(await post(big), 413, 'payload_too_large');
+    await expectError(await post(streamed(big)), 413, 'payload_too_large');
+    expect(ctx.stripe.requests).toHaveLength(0);
+    await expectNothingWritten();
   });
 });

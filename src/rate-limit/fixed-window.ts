@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { join, run, sql } from '../../db/sql-fragment.js';
 import { ApiError } from '../errors.js';
 
 export interface Limit {
@@ -25,17 +26,15 @@ export async function hit(db: Kysely<Database>, limits: Limit[], now: Date): Pro
     return { limit, start, end: start.getTime() + windowMs };
   });
   // Sorted, so two requests sharing buckets lock their rows in the same order.
-  const values = windows
-    .map((w) => ({ bucket: w.limit.bucket, window_start: w.start, count: 1 }))
-    .sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
-  const rows = await db
-    .insertInto('rate_limit_counters')
-    .values(values)
-    .onConflict((oc) =>
-      oc.columns(['bucket', 'window_start']).doUpdateSet({ count: sql`rate_limit_counters.count + 1` }),
-    )
-    .returning(['bucket', 'count'])
-    .execute();
+  const values = [...windows]
+    .sort((a, b) => (a.limit.bucket < b.limit.bucket ? -1 : a.limit.bucket > b.limit.bucket ? 1 : 0))
+    .map((w) => sql`(${w.limit.bucket}, ${w.start}, 1)`);
+  const rows = await run<{ bucket: string; count: number }>(
+    db,
+    sql`insert into rate_limit_counters (bucket, window_start, count) values ${join(values)}
+      on conflict (bucket, window_start) do update set count = rate_limit_counters.count + 1
+      returning bucket, count`,
+  );
   const counts = new Map(rows.map((r) => [r.bucket, r.count]));
   const exceeded = windows.filter((w) => (counts.get(w.limit.bucket) ?? 0) > w.limit.max);
   if (exceeded.length === 0) return;

@@ -136,7 +136,7 @@ export function adminRoutes(deps: Deps) {
   });
 
   app.post('/admin/tokens', requireStaff(deps, 'admin'), async (c) => {
-    const body = await readJsonObject(c);
+    const body = await readJsonObject(c, deps.config.API_BODY_LIMIT_BYTES);
     const parsed = newToken.safeParse(body);
     if (!parsed.success) throw zodFailure(parsed.error, body);
     try {

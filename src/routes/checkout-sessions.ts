@@ -19,7 +19,7 @@ export function checkoutSessionRoutes(deps: Deps) {
   return new Hono<AppEnv>().post('/api/checkout-sessions', async (c) => {
     requireStripe(deps);
     const idempotencyKey = idempotencyKeyHeader(c.req.header('Idempotency-Key'));
-    const body = await readJsonObject(c);
+    const body = await readJsonObject(c, deps.config.API_BODY_LIMIT_BYTES);
     const { status, body: session } = await startCheckout(deps, {
       body,
       idempotencyKey,

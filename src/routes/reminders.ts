@@ -29,7 +29,11 @@ export function reminderRoutes(deps: Deps) {
   return (
     new Hono<AppEnv>()
       .post('/api/reminders', async (c) => {
-        const row = await signUpForReminder(deps, await readJsonObject(c), clientIp(c, config.TRUST_PROXY));
+        const row = await signUpForReminder(
+          deps,
+          await readJsonObject(c, config.API_BODY_LIMIT_BYTES),
+          clientIp(c, config.TRUST_PROXY),
+        );
         return c.json({ id: row.id, remindAt: row.remind_at.toISOString() }, 201);
       })
       .get('/api/reminders/deferral', async (c) => {
@@ -42,7 +46,7 @@ export function reminderRoutes(deps: Deps) {
         return c.json({ deferredUntil: until ? until.toISOString() : null });
       })
       .post('/api/reminders/cancel', async (c) => {
-        const body = await readJsonObject(c);
+        const body = await readJsonObject(c, config.API_BODY_LIMIT_BYTES);
         if (typeof body.token !== 'string' || body.token === '') throw invalid('token', 'token is required');
         if (!(await cancel(body.token))) throw notFound();
         return c.json({ cancelled: true });
