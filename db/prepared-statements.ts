@@ -3,9 +3,10 @@ import type pg from 'pg';
 
 /**
  * Marks a statement worth preparing once per connection: the webhook effect statements are large
- * (several CTEs, long conflict clauses) and run for every event, so parsing and planning them each
- * time costs the database more than running them. Only statements that return computed columns are
- * marked: a prepared statement whose result columns a migration changed would fail until reconnect.
+ * (several CTEs, long conflict clauses), and they and checkout's two statements run for every
+ * request, so parsing and planning them each time costs the database more than running them. Only
+ * statements that name their result columns (or return none) are marked: a prepared `select *`
+ * whose columns a migration changed would fail until reconnect.
  */
 export const PREPARE_MARK = '/* rd:prepare */';
 

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
+import { PREPARE_MARK } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
 /**
@@ -22,6 +23,9 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Fragme
 
 /** Text written by our own code (keywords, identifiers), never input. */
 export const raw = (text: string) => new Fragment([text], []);
+
+/** Marks a statement run for every request to be prepared once per connection (db/prepared-statements.ts). */
+export const PREPARED = raw(PREPARE_MARK);
 
 export function join(items: readonly Fragment[], separator = ', '): Fragment {
   if (items.length === 0) return raw('');

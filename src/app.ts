@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { webhookRoutes } from '../webhooks/route.js';
 import type { AppEnv } from './app-env.js';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { limitBody } from './http/body-limit.js';
+import { apiCors } from './http/cors.js';
 import { notFound, onError } from './http/errors-middleware.js';
 import { securityHeaders } from './http/security-headers.js';
 import { adminRoutes } from './routes/admin.js';
@@ -41,12 +41,12 @@ export function createApp(deps: Deps) {
 
   app.use(
     '/api/*',
-    cors({
-      origin: [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_ORIGINS],
+    apiCors({
+      origins: [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_ORIGINS],
       allowMethods: ['GET', 'POST', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'Idempotency-Key'],
       exposeHeaders: ['X-Request-Id', 'Retry-After'],
-      maxAge: 600,
+      maxAgeSeconds: 600,
     }),
   );
   const apiLimit = limitBody(config.API_BODY_LIMIT_BYTES, () => {

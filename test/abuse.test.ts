@@ -121,6 +121,9 @@ describe('security headers and CORS', () => {
   it('/api/* answers CORS only for ALLOWED_ORIGINS', async () => {
     const ok = await ctx.app.request('/api/donation-options', { headers: { origin: 'https://news.example' } });
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://news.example');
+    expect(ok.headers.get('access-control-expose-headers')).toBe('X-Request-Id,Retry-After');
+    expect(ok.headers.get('vary')).toBe('Origin');
+    expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
     const other = await ctx.app.request('/api/donation-options', { headers: { origin: 'https://elsewhere.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -131,12 +131,19 @@ describe('POST /api/checkout-sessions: happy paths', () => {
       method: 'OPTIONS',
       headers: { origin: 'https://news.example', 'access-control-request-method': 'POST' },
     });
+    expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://news.example');
+    expect(allowed.headers.get('access-control-allow-methods')).toBe('GET,POST,OPTIONS');
+    expect(allowed.headers.get('access-control-allow-headers')).toBe('Content-Type,Idempotency-Key');
+    expect(allowed.headers.get('access-control-max-age')).toBe('600');
+    expect(allowed.headers.get('vary')).toBe('Origin');
     const foreign = await ctx.app.request('/api/checkout-sessions', {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    expect(foreign.headers.get('access-control-allow-methods')).toBeNull();
     expect(allowed.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await ctx.database.db.selectFrom('checkout_sessions').select('id').execute()).toHaveLength(0);
   });
 });

@@ -1,6 +1,5 @@
 import Stripe from 'stripe';
-import { PREPARE_MARK } from '../db/prepared-statements.js';
-import { join, raw, run, sql } from '../db/sql-fragment.js';
+import { join, PREPARED, raw, run, sql } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
 import { lockIds } from '../src/ledger/lock-keys.js';
 import { errorFields } from '../src/logger.js';
@@ -26,7 +25,6 @@ export class EventProcessingError extends Error {
 /** Thrown inside the transaction when the claim finds the event processed: rolls back its effect. */
 class AlreadyProcessed extends Error {}
 
-const MARK = raw(PREPARE_MARK);
 const NOTHING = raw('');
 
 // Deadlock and serialization failures are the database asking for a retry, not a bug.
@@ -88,7 +86,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
               const parts = [sql`claim as (${claimQuery(event, rawBody, now)})`, ...ctes.filter((c) => c !== null)];
               const rows = await run(
                 trx,
-                sql`${MARK} with ${join(parts)}
+                sql`${PREPARED} with ${join(parts)}
                 select (select count(*) from claim)::int as claimed${outputs ? sql`, ${outputs}` : NOTHING}`,
               );
               const { claimed, ...out } = rows[0]!;

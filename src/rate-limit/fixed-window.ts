@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { join, run, sql } from '../../db/sql-fragment.js';
+import { join, PREPARED, run, sql } from '../../db/sql-fragment.js';
 import { ApiError } from '../errors.js';
 
 export interface Limit {
@@ -31,7 +31,7 @@ export async function hit(db: Kysely<Database>, limits: Limit[], now: Date): Pro
     .map((w) => sql`(${w.limit.bucket}, ${w.start}, 1)`);
   const rows = await run<{ bucket: string; count: number }>(
     db,
-    sql`insert into rate_limit_counters (bucket, window_start, count) values ${join(values)}
+    sql`${PREPARED} insert into rate_limit_counters (bucket, window_start, count) values ${join(values)}
       on conflict (bucket, window_start) do update set count = rate_limit_counters.count + 1
       returning bucket, count`,
   );

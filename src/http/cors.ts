@@ -1,0 +1,42 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env.js';
+
+export interface CorsOptions {
+  origins: readonly string[];
+  allowMethods: readonly string[];
+  allowHeaders: readonly string[];
+  exposeHeaders: readonly string[];
+  maxAgeSeconds: number;
+}
+
+/**
+ * CORS for the API: only the listed origins are answered. The headers are set before the route
+ * runs, so they join its response as it is built. (hono/cors sets them on `c.res` first, which made
+ * @hono/node-server build a full web Response for every API request, then copy it.)
+ */
+export function apiCors(o: CorsOptions): MiddlewareHandler<AppEnv> {
+  const origins = new Set(o.origins);
+  const methods = o.allowMethods.join(',');
+  const headers = o.allowHeaders.join(',');
+  const exposed = o.exposeHeaders.join(',');
+  const maxAge = String(o.maxAgeSeconds);
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    const allowed = origin !== undefined && origins.has(origin);
+    if (allowed) {
+      c.header('Access-Control-Allow-Origin', origin);
+      c.header('Access-Control-Expose-Headers', exposed);
+    }
+    // Answers differ by Origin: a cache must not hand one origin's answer to another.
+    c.header('Vary', 'Origin', { append: true });
+    if (c.req.method === 'OPTIONS') {
+      if (allowed) {
+        c.header('Access-Control-Allow-Methods', methods);
+        c.header('Access-Control-Allow-Headers', headers);
+        c.header('Access-Control-Max-Age', maxAge);
+      }
+      return c.body(null, 204);
+    }
+    await next();
+  };
+}
