@@ -69,6 +69,12 @@ export interface SupportersTable {
   updated_at: Date;
 }
 
+/** Which supporter a Stripe customer belongs to (one customer can have two: the donor changed e-mail). */
+export interface SupporterCustomersTable {
+  stripe_customer_id: string;
+  supporter_id: string;
+}
+
 export interface RecurringDonationsTable {
   id: string;
   supporter_id: string | null;
@@ -199,6 +205,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   stripe_events: StripeEventsTable;
   supporters: SupportersTable;
+  supporter_customers: SupporterCustomersTable;
   recurring_donations: RecurringDonationsTable;
   gifts: GiftsTable;
   payment_adjustments: PaymentAdjustmentsTable;

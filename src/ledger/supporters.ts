@@ -41,15 +41,23 @@ export function upsertSupporterQuery(f: SupporterFacts): Fragment {
 /** The supporter a Stripe customer belongs to, if an event has told us its e-mail yet (a query). */
 export function supporterForCustomerQuery(customerId: string | null): Fragment {
   // One customer can have two supporters (the donor changed e-mail): pick the same one every time.
-  return sql`select id from supporters where stripe_customer_ids @> array[${customerId}]::text[] order by email limit 1`;
+  return sql`select s.id from supporter_customers c join supporters s on s.id = c.supporter_id
+    where c.stripe_customer_id = ${customerId} order by s.email limit 1`;
 }
 
 /**
- * The `supporter` CTE of an event's statement: by the event's e-mail when it has one, else by its
- * Stripe customer, else none. Other CTEs read it as `supporterId`.
+ * The `supporter` CTE of an event's statement: by the event's e-mail when it has one (recording
+ * its Stripe customer as this supporter's), else by its Stripe customer, else none. Other CTEs read
+ * it as `supporterId`.
  */
 export function supporterCte(f: Omit<SupporterFacts, 'email'> & { email: string | null }): Fragment {
-  if (f.email) return sql`supporter as (${upsertSupporterQuery({ ...f, email: f.email })})`;
+  if (f.email) {
+    const supporter = sql`supporter as (${upsertSupporterQuery({ ...f, email: f.email })})`;
+    if (!f.stripeCustomerId) return supporter;
+    return sql`${supporter}, supporter_customer as (
+      insert into supporter_customers (stripe_customer_id, supporter_id) select ${f.stripeCustomerId}, id from supporter
+      on conflict do nothing)`;
+  }
   if (f.stripeCustomerId) return sql`supporter as (${supporterForCustomerQuery(f.stripeCustomerId)})`;
   return sql`supporter as (select null::uuid as id)`;
 }
