@@ -13,13 +13,24 @@ export const PREPARE_MARK = '/* rd:prepare */';
 // Statement shapes are fixed by the code, so this only guards against a bug flooding the server.
 const MAX_PER_CONNECTION = 100;
 
+// Statement texts come back as the same string (db/sql-fragment.ts compile), so this lookup is cheap.
+const names = new Map<string, string>();
+function nameOf(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `rd_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    if (names.size < 1_000) names.set(text, name);
+  }
+  return name;
+}
+
 /** Sends marked statements as named (prepared) ones on this pg client. */
 export function prepareMarkedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   const named = new Set<string>();
   (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
     if (typeof text === 'string' && text.startsWith(PREPARE_MARK) && Array.isArray(values)) {
-      const name = `rd_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+      const name = nameOf(text);
       if (named.has(name) || named.size < MAX_PER_CONNECTION) {
         named.add(name);
         return query({ name, text, values }, callback);

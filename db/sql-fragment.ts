@@ -21,15 +21,35 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Fragme
   return new Fragment(strings, values);
 }
 
+/**
+ * One strings array per distinct piece of text, so a fragment's shape is the identity of its
+ * arrays (a tagged template's is already fixed per call site) and compile can reuse its text.
+ * The texts come from our own code, so there are few; the bound only guards against a bug.
+ */
+const piecesCache = new Map<string, readonly string[]>();
+function pieces(key: string, make: () => string[]): readonly string[] {
+  let cached = piecesCache.get(key);
+  if (cached === undefined) {
+    cached = make();
+    if (piecesCache.size < 10_000) piecesCache.set(key, cached);
+  }
+  return cached;
+}
+
 /** Text written by our own code (keywords, identifiers), never input. */
-export const raw = (text: string) => new Fragment([text], []);
+export const raw = (text: string) =>
+  new Fragment(
+    pieces(`raw\0${text}`, () => [text]),
+    [],
+  );
 
 /** Marks a statement run for every request to be prepared once per connection (db/prepared-statements.ts). */
 export const PREPARED = raw(PREPARE_MARK);
 
 export function join(items: readonly Fragment[], separator = ', '): Fragment {
   if (items.length === 0) return raw('');
-  return new Fragment(['', ...items.slice(1).map(() => separator), ''], items);
+  const strings = pieces(`join\0${items.length}\0${separator}`, () => ['', ...items.slice(1).map(() => separator), '']);
+  return new Fragment(strings, items);
 }
 
 type Column<T extends keyof Database> = keyof Database[T] & string;
@@ -37,45 +57,90 @@ type Row<T extends keyof Database> = Partial<Record<Column<T>, unknown>>;
 
 const quoted = (name: string) => `"${name}"`;
 
+function present(row: Record<string, unknown>): { columns: string[]; values: unknown[] } {
+  const columns: string[] = [];
+  const values: unknown[] = [];
+  for (const column in row) {
+    const v = row[column];
+    if (v === undefined) continue;
+    columns.push(column);
+    values.push(v);
+  }
+  return { columns, values };
+}
+
 /** `insert into table (columns) values (...)`; undefined values leave their column out. */
 export function insertInto<T extends keyof Database>(table: T, row: Row<T>): Fragment {
-  const entries = Object.entries(row).filter(([, v]) => v !== undefined);
-  const columns = entries.map(([c]) => quoted(c)).join(', ');
-  return new Fragment(
-    [`insert into ${table} (${columns}) values (`, ...entries.slice(1).map(() => ', '), ')'],
-    entries.map(([, v]) => v),
-  );
+  const { columns, values } = present(row);
+  const strings = pieces(`insert\0${table}\0${columns.join(',')}`, () => [
+    `insert into ${table} (${columns.map(quoted).join(', ')}) values (`,
+    ...columns.slice(1).map(() => ', '),
+    ')',
+  ]);
+  return new Fragment(strings, values);
 }
 
 /** `column = value, ...` for an update or a conflict's `do update set`. */
 export function assignments<T extends keyof Database>(_table: T, set: Row<T>): Fragment {
-  const entries = Object.entries(set).filter(([, v]) => v !== undefined);
-  return new Fragment(
-    entries.length === 0
+  const { columns, values } = present(set);
+  const strings = pieces(`set\0${columns.join(',')}`, () =>
+    columns.length === 0
       ? ['']
-      : [`${quoted(entries[0]![0])} = `, ...entries.slice(1).map(([c]) => `, ${quoted(c)} = `), ''],
-    entries.map(([, v]) => v),
+      : [`${quoted(columns[0]!)} = `, ...columns.slice(1).map((c) => `, ${quoted(c)} = `), ''],
   );
+  return new Fragment(strings, values);
 }
 
+const shapeIds = new WeakMap<readonly string[], number>();
+let lastShapeId = 0;
+const textByShape = new Map<string, string>();
+
+/**
+ * The statement's text and parameters. The text is built once per shape (which strings arrays, in
+ * which nesting) and then reused, the same string each time, so preparing it costs no rehash.
+ */
 export function compile(fragment: Fragment): CompiledQuery {
   const parameters: unknown[] = [];
+  let shape = '';
+  const collect = (f: Fragment) => {
+    let id = shapeIds.get(f.strings);
+    if (id === undefined) {
+      id = ++lastShapeId;
+      shapeIds.set(f.strings, id);
+    }
+    shape += `${id}:`;
+    for (const v of f.values) {
+      if (v instanceof Fragment) collect(v);
+      else {
+        // Dates as ISO 8601: PostgreSQL reads them exactly, and pg's own formatting costs more.
+        parameters.push(v === undefined ? null : v instanceof Date ? v.toISOString() : v);
+        shape += '.';
+      }
+    }
+  };
+  collect(fragment);
+  let text = textByShape.get(shape);
+  if (text === undefined) {
+    text = textOf(fragment);
+    if (textByShape.size < 10_000) textByShape.set(shape, text);
+  }
+  return CompiledQuery.raw(text, parameters);
+}
+
+function textOf(fragment: Fragment): string {
+  let n = 0;
   let text = '';
   const walk = (f: Fragment) => {
-    const n = f.values.length;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < f.values.length; i++) {
       text += f.strings[i];
       const v = f.values[i];
       if (v instanceof Fragment) walk(v);
-      else {
-        parameters.push(v === undefined ? null : v);
-        text += `$${parameters.length}`;
-      }
+      else text += `$${++n}`;
     }
-    text += f.strings[n];
+    text += f.strings[f.values.length];
   };
   walk(fragment);
-  return CompiledQuery.raw(text, parameters);
+  return text;
 }
 
 /** Runs a fragment on this connection or transaction and returns its rows. */
