@@ -32,7 +32,24 @@ export async function startService(
   if (!deps.mailer) logger.warn('SMTP_URL is not set: reminder e-mails stay queued until it is');
 
   const app = createApp(deps);
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  // Handlers still running, whether or not their client is still there: a reader who closes the
+  // tab mid-checkout leaves a handler that must finish before the database closes.
+  let running = 0;
+  let allDone: (() => void) | undefined;
+  let stopping = false;
+  const fetch = async (request: Request, env: unknown) => {
+    running++;
+    try {
+      return await app.fetch(request, env);
+    } finally {
+      if (--running === 0) allDone?.();
+    }
+  };
+  const server = serve({ fetch, port: config.PORT, hostname: config.HOST });
+  // A request that arrives on a kept-alive connection while stopping is answered, and its connection closed.
+  server.on('request', (_req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -51,8 +68,15 @@ export async function startService(
     deps,
     port,
     async stop() {
+      stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([closed, sweeps?.stop()]);
+      // server.close() ends idle connections once; those whose response is still going become idle later.
+      const idleSweep = setInterval(
+        () => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.(),
+        50,
+      );
+      const handled = running === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allDone = resolve));
+      await Promise.all([closed, handled, sweeps?.stop()]).finally(() => clearInterval(idleSweep));
       deps.mailer?.close();
       await database.close().catch((err) => logger.error({ err: errorFields(err) }, 'closing the database failed'));
     },

@@ -126,7 +126,54 @@ describe('SIGTERM', () => {
       const exit = server.stop();
       const res = await inFlight;
       expect(res.status).toBe(201);
+      // The client keeps the connection alive; the server closes it once idle instead of waiting
+      // for the client to let go (about 3 s here), so the process is gone well before that.
+      const answered = performance.now();
       expect(await exit).toBe(0);
+      expect(performance.now() - answered).toBeLessThan(1500);
+    } finally {
+      await stripe.stop();
+    }
+  });
+
+  it('lets a handler whose client hung up finish before closing the database', async () => {
+    const stripe = await new StripeEmulator().start();
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const server = await startServer(
+      childEnv({
+        DATA_DIR: join(mkdtempSync(join(tmpdir(), 'rd-term-')), 'data'),
+        STRIPE_SECRET_KEY: 'sk_test_term',
+        STRIPE_API_URL: stripe.url,
+        REMINDER_SWEEP_INTERVAL_SECONDS: '0',
+        LOG_LEVEL: 'info',
+      }),
+    );
+    try {
+      stripe.failNext({ delayMs: 1500 });
+      const client = new AbortController();
+      const abandoned = fetch(`${server.url}/api/checkout-sessions`, {
+        method: 'POST',
+        body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
+        signal: client.signal,
+      }).catch((err: unknown) => err);
+      await new Promise((r) => setTimeout(r, 300));
+      client.abort();
+      await abandoned;
+      expect(await server.stop()).toBe(0);
+      // The handler ran to the end: its session was created and recorded, and nothing met a closed pool.
+      expect(stripe.requestsTo('POST', '/v1/checkout/sessions')).toHaveLength(1);
+      const lines = server
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; status?: number; level?: string });
+      expect(
+        lines.some((l) => l.msg === 'request' && l.status === 201),
+        server.output(),
+      ).toBe(true);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([]);
     } finally {
       await stripe.stop();
     }
