@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { DatabaseKind } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
-import { lockStatements } from '../src/ledger/lock-keys.js';
+import { lockStatement } from '../src/ledger/lock-keys.js';
 
 const BEGIN = CompiledQuery.raw('begin');
 const COMMIT = CompiledQuery.raw('commit');
@@ -9,8 +9,8 @@ const ROLLBACK = CompiledQuery.raw('rollback');
 
 /**
  * One event's transaction on one connection: BEGIN, its advisory locks, the work, COMMIT. On
- * PostgreSQL, BEGIN and the locks go in one round trip: the lock statements hold only integer
- * literals, so they run over the simple protocol, which takes several statements at once. The
+ * PostgreSQL, BEGIN and the locks go in one round trip: the lock statement holds only integer
+ * literals, so it runs over the simple protocol, which takes several statements at once. The
  * locks come before the work's first statement, so its snapshot sees whatever a transaction it
  * waited for committed.
  */
@@ -21,12 +21,12 @@ export async function inLockedTransaction<T>(
   work: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   return db.connection().execute(async (conn) => {
-    const locks = lockStatements(lockIds);
+    const lock = lockStatement(lockIds);
     if (kind === 'postgres') {
-      await conn.executeQuery(CompiledQuery.raw(['begin', ...locks].join('; ')));
+      await conn.executeQuery(lock ? CompiledQuery.raw(`begin; ${lock}`) : BEGIN);
     } else {
       await conn.executeQuery(BEGIN);
-      for (const lock of locks) await conn.executeQuery(CompiledQuery.raw(lock));
+      if (lock) await conn.executeQuery(CompiledQuery.raw(lock));
     }
     let result: T;
     try {

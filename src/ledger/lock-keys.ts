@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Advisory lock ids for the Stripe objects and e-mail an event touches: 64-bit, from SHA-256 of
@@ -8,17 +8,20 @@ import { createHash } from 'node:crypto';
 export function lockIds(keys: ReadonlyArray<string | null | undefined>): bigint[] {
   const ids = new Set<bigint>();
   for (const key of keys) {
-    if (key) ids.add(createHash('sha256').update(key).digest().readBigInt64BE(0));
+    if (key) ids.add(hash('sha256', key, 'buffer').readBigInt64BE(0));
   }
   return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
- * The statements that take them (transaction-scoped), one per lock so the order is the order
- * written. Each holds only an integer literal, so they can share a round trip with BEGIN, and each
- * is too simple to cost the database a plan. Without these locks a refund and the gift it refunds,
- * committed at the same moment, could each miss the other.
+ * The statement that takes them (transaction-scoped), in order: PostgreSQL evaluates a select list
+ * left to right. It holds only integer literals, so it can share a round trip with BEGIN, and it is
+ * too simple to cost the database a plan. Were the order ever different, two events sharing keys
+ * would deadlock, and the database's deadlock error is retried (webhooks/process-event.ts).
+ * Without these locks a refund and the gift it refunds, committed at the same moment, could each
+ * miss the other.
  */
-export function lockStatements(ids: readonly bigint[]): string[] {
-  return ids.map((id) => `select pg_advisory_xact_lock(${id})`);
+export function lockStatement(ids: readonly bigint[]): string | null {
+  if (ids.length === 0) return null;
+  return `select ${ids.map((id) => `pg_advisory_xact_lock(${id})`).join(', ')}`;
 }
