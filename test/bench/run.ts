@@ -236,7 +236,9 @@ async function main() {
         const r = await load({ url: target, connections: CONNECTIONS, requestsFile: eventFile(size, EVENTS) });
         await stopProcess(service);
         growth[`gifts_${size}`] = r;
-        log(`  growth: with ${size} gifts stored: ${r.requestsPerSecond}/s p99 ${r.p99Ms} ms`);
+        log(
+          `  growth: with ${size} gifts and ${size / 2} supporters stored: ${r.requestsPerSecond}/s p99 ${r.p99Ms} ms`,
+        );
       }
       const g = Object.values(growth) as Array<Record<string, number>>;
       results.growth = { ...growth, ratio: round(g[1]!.requestsPerSecond! / g[0]!.requestsPerSecond!) };
@@ -346,18 +348,28 @@ async function countGifts(url: string) {
   return rows[0].n as number;
 }
 
-/** Fills the ledger up to `size` gifts with plain succeeded one-off payments. */
+/**
+ * Fills the ledger up to `size` gifts (plain succeeded one-off payments) and half as many
+ * supporters, each with a Stripe customer: per-event costs must not grow with either.
+ */
 async function seedGifts(db: import('kysely').Kysely<import('../../db/schema.js').Database>, size: number) {
   const { sql } = await import('kysely');
+  const tag = randomBytes(3).toString('hex');
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from gifts`.execute(db);
   const missing = size - Number(rows[0]!.n);
   if (missing <= 0) return;
-  await sql`insert into gifts (id, frequency, amount, currency, payment_state, stripe_checkout_session_id, campaign, paid_at, created_at, updated_at)
-    select gen_random_uuid(), 'once', 500 + (g % 5000), (array['usd','eur','gbp'])[1 + g % 3], 'succeeded',
-           'cs_seed_' || g || '_' || ${randomBytes(3).toString('hex')}, case when g % 7 = 0 then 'newsletter' end,
+  await sql`insert into supporters (id, email, name, stripe_customer_ids, created_at, updated_at)
+    select gen_random_uuid(), 'seed.' || g || '.' || ${tag} || '@example.org', null,
+           array['cus_seed_' || g || '_' || ${tag}], now(), now()
+    from generate_series(1, ${Math.ceil(missing / 2)}) g`.execute(db);
+  await sql`insert into supporter_customers (stripe_customer_id, supporter_id)
+    select stripe_customer_ids[1], id from supporters where email like ${`seed.%.${tag}@example.org`}`.execute(db);
+  await sql`insert into gifts (id, supporter_id, frequency, amount, currency, payment_state, stripe_checkout_session_id, campaign, paid_at, created_at, updated_at)
+    select gen_random_uuid(), null, 'once', 500 + (g % 5000), (array['usd','eur','gbp'])[1 + g % 3], 'succeeded',
+           'cs_seed_' || g || '_' || ${tag}, case when g % 7 = 0 then 'newsletter' end,
            now() - (g || ' seconds')::interval, now(), now()
     from generate_series(1, ${missing}) g`.execute(db);
-  await sql`analyze gifts`.execute(db);
+  await sql`analyze`.execute(db);
 }
 
 /** psql's COPY of the same rows the export sends, formatted by PostgreSQL, to /dev/null. */
