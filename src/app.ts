@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
 import { webhookRoutes } from '../webhooks/route.js';
 import type { AppEnv } from './app-env.js';
 import type { Deps } from './deps.js';
@@ -7,6 +6,7 @@ import { ApiError } from './errors.js';
 import { limitBody } from './http/body-limit.js';
 import { apiCors } from './http/cors.js';
 import { notFound, onError } from './http/errors-middleware.js';
+import { requestIds } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
 import { adminRoutes } from './routes/admin.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
@@ -19,13 +19,7 @@ export function createApp(deps: Deps) {
   const { config } = deps;
   const app = new Hono<AppEnv>();
 
-  app.use(
-    requestId({
-      // Accept an upstream id only when it is short and plain, so it is safe to log and echo.
-      generator: () => crypto.randomUUID(),
-      limitLength: 128,
-    }),
-  );
+  app.use(requestIds());
   app.use(securityHeaders(config));
   app.use(async (c, next) => {
     const logger = deps.logger.child({ requestId: c.get('requestId') });

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRows, expectError } from './support/assertions.js';
 import { createTestContext, postJson, type TestContext } from './support/harness.js';
@@ -126,5 +127,50 @@ describe('security headers and CORS', () => {
     expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
     const other = await ctx.app.request('/api/donation-options', { headers: { origin: 'https://elsewhere.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe("security headers over a real HTTP server (set on Node's response)", () => {
+  let server: ServerType;
+  let base: string;
+  beforeAll(async () => {
+    server = serve({ fetch: (req, env) => ctx.app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('API answers, errors included, carry the defaults and a request id', async () => {
+    for (const res of [
+      await fetch(`${base}/api/donation-options`, { headers: { origin: 'https://news.example' } }),
+      await fetch(`${base}/api/checkout-sessions`, { method: 'POST', body: '{' }),
+      await fetch(`${base}/nowhere`),
+    ]) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+      expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    }
+  });
+
+  it('a page keeps its own CSP, and may be framed only when embedded', async () => {
+    const page = await fetch(`${base}/donate`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'nonce-");
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('permissions-policy')).toContain('camera=()');
+    const embedded = await fetch(`${base}/donate?embed=1`);
+    expect(embedded.headers.get('content-security-policy')).toContain('frame-ancestors https://news.example');
+    expect(embedded.headers.get('x-frame-options')).toBeNull();
+  });
+
+  it('echoes a plain upstream request id, and replaces one that is not', async () => {
+    const plain = await fetch(`${base}/health`, { headers: { 'x-request-id': 'lb-1234_abc=' } });
+    expect(plain.headers.get('x-request-id')).toBe('lb-1234_abc=');
+    const odd = await fetch(`${base}/health`, { headers: { 'x-request-id': 'evil id <script>' } });
+    expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.js';
+import { setHeader } from './node-response.js';
 
 export interface CorsOptions {
   origins: readonly string[];
@@ -11,8 +12,9 @@ export interface CorsOptions {
 
 /**
  * CORS for the API: only the listed origins are answered. The headers are set before the route
- * runs, so they join its response as it is built. (hono/cors sets them on `c.res` first, which made
- * @hono/node-server build a full web Response for every API request, then copy it.)
+ * runs, on Node's response where there is one (src/http/node-response.ts). (hono/cors sets them on
+ * `c.res` first, which made @hono/node-server build a full web Response for every API request,
+ * then copy it.)
  */
 export function apiCors(o: CorsOptions): MiddlewareHandler<AppEnv> {
   const origins = new Set(o.origins);
@@ -24,16 +26,16 @@ export function apiCors(o: CorsOptions): MiddlewareHandler<AppEnv> {
     const origin = c.req.header('origin');
     const allowed = origin !== undefined && origins.has(origin);
     if (allowed) {
-      c.header('Access-Control-Allow-Origin', origin);
-      c.header('Access-Control-Expose-Headers', exposed);
+      setHeader(c, 'Access-Control-Allow-Origin', origin);
+      setHeader(c, 'Access-Control-Expose-Headers', exposed);
     }
     // Answers differ by Origin: a cache must not hand one origin's answer to another.
-    c.header('Vary', 'Origin', { append: true });
+    setHeader(c, 'Vary', 'Origin');
     if (c.req.method === 'OPTIONS') {
       if (allowed) {
-        c.header('Access-Control-Allow-Methods', methods);
-        c.header('Access-Control-Allow-Headers', headers);
-        c.header('Access-Control-Max-Age', maxAge);
+        setHeader(c, 'Access-Control-Allow-Methods', methods);
+        setHeader(c, 'Access-Control-Allow-Headers', headers);
+        setHeader(c, 'Access-Control-Max-Age', maxAge);
       }
       return c.body(null, 204);
     }

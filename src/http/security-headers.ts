@@ -1,32 +1,37 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.js';
 import type { Config } from '../config.js';
+import { nodeResponse } from './node-response.js';
 
-/** Headers for every response; HTML pages set their own, stricter CSP first (src/pages/page-security.ts). */
+/**
+ * Headers for every response. An HTML page sets its own, stricter CSP, X-Frame-Options (left out
+ * where it may be framed), Referrer-Policy and X-Content-Type-Options (src/pages/page-security.ts);
+ * everything else gets these defaults.
+ */
 export function securityHeaders(config: Pick<Config, 'PUBLIC_URL'>): MiddlewareHandler<AppEnv> {
   const https = config.PUBLIC_URL.startsWith('https://');
-  const defaults: Array<[string, string]> = [
+  const everywhere: Array<[string, string]> = [
+    ['Cross-Origin-Resource-Policy', 'cross-origin'],
+    ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()'],
+    ...(https ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as [string, string]] : []),
+  ];
+  const notPages: Array<[string, string]> = [
     ['X-Content-Type-Options', 'nosniff'],
     ['Referrer-Policy', 'no-referrer'],
     ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
-    ['Cross-Origin-Resource-Policy', 'cross-origin'],
-    ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()'],
     ['X-Frame-Options', 'DENY'],
-    ...(https ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as [string, string]] : []),
+    ...everywhere,
   ];
   return async (c, next) => {
     await next();
-    const h = c.res.headers;
-    const csp = h.get('Content-Security-Policy');
-    // Only pages set their own (CSP first); everything else takes every default without a lookup each.
-    if (csp === null) {
-      for (const [name, value] of defaults) h.set(name, value);
+    const page = c.get('nonce') !== undefined;
+    const headers = page ? everywhere : notPages;
+    const outgoing = nodeResponse(c);
+    if (outgoing) {
+      for (const [name, value] of headers) outgoing.setHeader(name, value);
       return;
     }
-    const framable = csp.includes('frame-ancestors http');
-    for (const [name, value] of defaults) {
-      if (name === 'X-Frame-Options' && framable) continue;
-      if (!h.has(name)) h.set(name, value);
-    }
+    const h = c.res.headers;
+    for (const [name, value] of headers) if (!h.has(name)) h.set(name, value);
   };
 }
