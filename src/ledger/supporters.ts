@@ -31,8 +31,11 @@ export function upsertSupporterQuery(f: SupporterFacts): Fragment {
   const merged = assignments('supporters', {
     name: sql`case when ${nameWins} then excluded.name else supporters.name end`,
     name_version: sql`case when ${nameWins} then excluded.name_version else supporters.name_version end`,
-    // Kept sorted and distinct, so the list is the same whatever order customers were seen in.
-    stripe_customer_ids: sql`array(select distinct unnest(supporters.stripe_customer_ids || excluded.stripe_customer_ids) order by 1)`,
+    // Kept sorted and distinct, so the list is the same whatever order customers were seen in;
+    // rebuilt only when the event brings a customer not in it yet.
+    stripe_customer_ids: sql`case when supporters.stripe_customer_ids @> excluded.stripe_customer_ids
+      then supporters.stripe_customer_ids
+      else array(select distinct unnest(supporters.stripe_customer_ids || excluded.stripe_customer_ids) order by 1) end`,
     updated_at: sql`excluded.updated_at`,
   });
   return sql`${row} on conflict (email) do update set ${merged} returning id`;
