@@ -103,8 +103,8 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
 });
 
 describe('SIGTERM', () => {
-  it('finishes a request in flight, then exits 0', async () => {
-    const stripe = await new StripeEmulator().start();
+  /** A server on its own embedded database, whose next Stripe call takes 1.5 s. */
+  async function serverWithSlowStripe(stripe: StripeEmulator, extra: Record<string, string> = {}) {
     const { mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
@@ -114,14 +114,24 @@ describe('SIGTERM', () => {
         STRIPE_SECRET_KEY: 'sk_test_term',
         STRIPE_API_URL: stripe.url,
         REMINDER_SWEEP_INTERVAL_SECONDS: '0',
+        ...extra,
       }),
     );
+    stripe.failNext({ delayMs: 1500 });
+    return server;
+  }
+  const checkout = (url: string, signal?: AbortSignal) =>
+    fetch(`${url}/api/checkout-sessions`, {
+      method: 'POST',
+      body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
+      ...(signal ? { signal } : {}),
+    });
+
+  it('finishes a request in flight, then exits 0', async () => {
+    const stripe = await new StripeEmulator().start();
+    const server = await serverWithSlowStripe(stripe);
     try {
-      stripe.failNext({ delayMs: 1500 });
-      const inFlight = fetch(`${server.url}/api/checkout-sessions`, {
-        method: 'POST',
-        body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
-      });
+      const inFlight = checkout(server.url);
       await new Promise((r) => setTimeout(r, 300));
       const exit = server.stop();
       const res = await inFlight;
@@ -138,26 +148,10 @@ describe('SIGTERM', () => {
 
   it('lets a handler whose client hung up finish before closing the database', async () => {
     const stripe = await new StripeEmulator().start();
-    const { mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const server = await startServer(
-      childEnv({
-        DATA_DIR: join(mkdtempSync(join(tmpdir(), 'rd-term-')), 'data'),
-        STRIPE_SECRET_KEY: 'sk_test_term',
-        STRIPE_API_URL: stripe.url,
-        REMINDER_SWEEP_INTERVAL_SECONDS: '0',
-        LOG_LEVEL: 'info',
-      }),
-    );
+    const server = await serverWithSlowStripe(stripe, { LOG_LEVEL: 'info' });
     try {
-      stripe.failNext({ delayMs: 1500 });
       const client = new AbortController();
-      const abandoned = fetch(`${server.url}/api/checkout-sessions`, {
-        method: 'POST',
-        body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
-        signal: client.signal,
-      }).catch((err: unknown) => err);
+      const abandoned = checkout(server.url, client.signal).catch((err: unknown) => err);
       await new Promise((r) => setTimeout(r, 300));
       client.abort();
       await abandoned;
