@@ -72,11 +72,11 @@ function present(row: Record<string, unknown>): { columns: string[]; values: unk
 /** `insert into table (columns) values (...)`; undefined values leave their column out. */
 export function insertInto<T extends keyof Database>(table: T, row: Row<T>): Fragment {
   const { columns, values } = present(row);
-  const strings = pieces(`insert\0${table}\0${columns.join(',')}`, () => [
-    `insert into ${table} (${columns.map(quoted).join(', ')}) values (`,
-    ...columns.slice(1).map(() => ', '),
-    ')',
-  ]);
+  const strings = pieces(`insert\0${table}\0${columns.join(',')}`, () =>
+    columns.length === 0
+      ? [`insert into ${table} default values`]
+      : [`insert into ${table} (${columns.map(quoted).join(', ')}) values (`, ...columns.slice(1).map(() => ', '), ')'],
+  );
   return new Fragment(strings, values);
 }
 

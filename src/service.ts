@@ -75,8 +75,9 @@ export async function startService(
         () => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.(),
         50,
       );
-      const handled = running === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allDone = resolve));
-      await Promise.all([closed, handled, sweeps?.stop()]).finally(() => clearInterval(idleSweep));
+      await Promise.all([closed, sweeps?.stop()]).finally(() => clearInterval(idleSweep));
+      // No connection is left, so no handler can start; wait for those still running (their client hung up).
+      while (running > 0) await new Promise<void>((resolve) => (allDone = resolve));
       deps.mailer?.close();
       await database.close().catch((err) => logger.error({ err: errorFields(err) }, 'closing the database failed'));
     },

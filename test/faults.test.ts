@@ -103,7 +103,7 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
 });
 
 describe('SIGTERM', () => {
-  /** A server on its own embedded database, whose next Stripe call takes 1.5 s. */
+  /** A server on its own embedded database, whose next two Stripe calls take 1.5 s each. */
   async function serverWithSlowStripe(stripe: StripeEmulator, extra: Record<string, string> = {}) {
     const { mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -117,7 +117,7 @@ describe('SIGTERM', () => {
         ...extra,
       }),
     );
-    stripe.failNext({ delayMs: 1500 });
+    stripe.failNext({ delayMs: 1500 }, 2);
     return server;
   }
   const checkout = (url: string, signal?: AbortSignal) =>
@@ -167,6 +167,43 @@ describe('SIGTERM', () => {
         lines.some((l) => l.msg === 'request' && l.status === 201),
         server.output(),
       ).toBe(true);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      await stripe.stop();
+    }
+  });
+
+  it('a request that arrives on a kept-alive connection while stopping also finishes before the database closes', async () => {
+    const stripe = await new StripeEmulator().start();
+    const server = await serverWithSlowStripe(stripe, { LOG_LEVEL: 'info' });
+    const { connect } = await import('node:net');
+    const { port } = new URL(server.url);
+    const body = JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' });
+    const request = `POST /api/checkout-sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    try {
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      // The first answer arrives while stopping; the second request follows on the same connection at
+      // once, then its client goes away before Stripe answers.
+      const firstAnswer = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+      socket.write(request);
+      await new Promise((r) => setTimeout(r, 300));
+      const exit = server.stop();
+      await firstAnswer;
+      socket.write(request);
+      await new Promise((r) => setTimeout(r, 300));
+      socket.destroy();
+      expect(await exit).toBe(0);
+      expect(stripe.requestsTo('POST', '/v1/checkout/sessions')).toHaveLength(2);
+      const lines = server
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; status?: number; level?: string });
+      expect(
+        lines.filter((l) => l.msg === 'request' && l.status === 201),
+        server.output(),
+      ).toHaveLength(2);
       expect(lines.filter((l) => l.level === 'error')).toEqual([]);
     } finally {
       await stripe.stop();

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /**
  * Advisory lock ids for the Stripe objects and e-mail an event touches: 64-bit, from SHA-256 of
@@ -8,7 +8,7 @@ import { hash } from 'node:crypto';
 export function lockIds(keys: ReadonlyArray<string | null | undefined>): bigint[] {
   const ids = new Set<bigint>();
   for (const key of keys) {
-    if (key) ids.add(hash('sha256', key, 'buffer').readBigInt64BE(0));
+    if (key) ids.add(createHash('sha256').update(key).digest().readBigInt64BE(0));
   }
   return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
