@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRows, expectError } from './support/assertions.js';
 import { createTestContext, postJson, type TestContext } from './support/harness.js';
+import { type Served, serveApp } from './support/http-server.js';
 
 /** A local stand-in for Turnstile's / hCaptcha's siteverify: "pass" passes, anything else fails. */
 class FakeVerifier {
@@ -131,14 +131,13 @@ describe('security headers and CORS', () => {
 });
 
 describe("security headers over a real HTTP server (set on Node's response)", () => {
-  let server: ServerType;
+  let served: Served;
   let base: string;
   beforeAll(async () => {
-    server = serve({ fetch: (req, env) => ctx.app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveApp(ctx.app);
+    base = served.base;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => served.close());
 
   it('API answers, errors included, carry the defaults and a request id', async () => {
     for (const res of [

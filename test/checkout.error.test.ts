@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRows, expectError } from './support/assertions.js';
 import { createTestContext, postJson, type TestContext } from './support/harness.js';
+import { type Served, serveApp } from './support/http-server.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -164,14 +163,13 @@ describe('POST /api/checkout-sessions: without STRIPE_SECRET_KEY', () => {
 });
 
 describe('POST /api/checkout-sessions over a real HTTP server (the body read from Node directly)', () => {
-  let server: ServerType;
+  let served: Served;
   let url: string;
   beforeAll(async () => {
-    server = serve({ fetch: (req, env) => ctx.app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
-    await new Promise((r) => server.once('listening', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/checkout-sessions`;
+    served = await serveApp(ctx.app);
+    url = `${served.base}/api/checkout-sessions`;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => served.close());
 
   const post = (body: BodyInit) =>
     fetch(url, {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeEmulator } from '../src/dev/stripe-emulator/server.js';
 import { oneOff } from './support/histories.js';
-import { childEnv, runTs, startServer } from './support/processes.js';
+import { childEnv, logLines, runTs, startServer } from './support/processes.js';
 import { signedHeader } from './support/stripe-events.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
@@ -158,11 +158,7 @@ describe('SIGTERM', () => {
       expect(await server.stop()).toBe(0);
       // The handler ran to the end: its session was created and recorded, and nothing met a closed pool.
       expect(stripe.requestsTo('POST', '/v1/checkout/sessions')).toHaveLength(1);
-      const lines = server
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { msg?: string; status?: number; level?: string });
+      const lines = logLines(server.output());
       expect(
         lines.some((l) => l.msg === 'request' && l.status === 201),
         server.output(),
@@ -195,11 +191,7 @@ describe('SIGTERM', () => {
       await new Promise((r) => setTimeout(r, 300));
       socket.destroy();
       expect(await exit).toBe(0);
-      const lines = server
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { msg?: string; status?: number; level?: string });
+      const lines = logLines(server.output());
       // Every request that reached Stripe ran to its end. (On a loaded machine the second request can
       // miss the 50 ms before its idle connection is closed; then there is one of each.)
       const calls = stripe.requestsTo('POST', '/v1/checkout/sessions').length;

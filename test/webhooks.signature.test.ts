@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectError } from './support/assertions.js';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
+import { type Served, serveApp } from './support/http-server.js';
 import { checkoutSession, deliver, event, signedHeader } from './support/stripe-events.js';
 
 let ctx: TestContext;
@@ -109,14 +108,13 @@ describe('POST /webhooks/stripe: signature', () => {
 });
 
 describe('POST /webhooks/stripe over a real HTTP server (the body read from Node directly)', () => {
-  let server: ServerType;
+  let served: Served;
   let url: string;
   beforeAll(async () => {
-    server = serve({ fetch: (req, env) => ctx.app.fetch(req, env), port: 0, hostname: '127.0.0.1' });
-    await new Promise((r) => server.once('listening', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
+    served = await serveApp(ctx.app);
+    url = `${served.base}/webhooks/stripe`;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => served.close());
 
   const post = (payload: string, body: BodyInit = payload) =>
     fetch(url, {

@@ -87,3 +87,16 @@ export async function startServer(env: NodeJS.ProcessEnv, timeoutMs = 60_000): P
     },
   };
 }
+
+export interface LogLine {
+  level?: string;
+  msg?: string;
+  status?: number;
+}
+
+/** A server's JSON log lines, from its output. */
+export const logLines = (output: string): LogLine[] =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
