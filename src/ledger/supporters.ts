@@ -44,12 +44,12 @@ export function upsertSupporterQuery(f: SupporterFacts): Fragment {
 /** The supporter a Stripe customer belongs to, if an event has told us its e-mail yet (a query). */
 export function supporterForCustomerQuery(customerId: string | null): Fragment {
   // One customer can have two supporters (the donor changed e-mail): pick the same one every time.
-  // OFFSET 0 keeps the join apart from the ORDER BY ... LIMIT: merged, the planner walked every
-  // supporter in e-mail order looking for this customer's, a cost that grew with the list.
-  return sql`select id from (
-      select s.id, s.email from supporter_customers c join supporters s on s.id = c.supporter_id
-      where c.stripe_customer_id = ${customerId} offset 0) as mine
-    order by email limit 1`;
+  // The e-mail is read per candidate through the primary key, never by a join: a join's plan
+  // depends on table statistics, and a prepared statement planned while the tables were small (a
+  // fresh install, or a server without autovacuum) kept scanning every supporter for each event.
+  return sql`select c.supporter_id as id from supporter_customers c
+    where c.stripe_customer_id = ${customerId}
+    order by (select s.email from supporters s where s.id = c.supporter_id) limit 1`;
 }
 
 /**

@@ -79,7 +79,12 @@ export function convertRemindersQuery(
   now: Date,
 ): Fragment | null {
   const email = who.email?.trim().toLowerCase();
-  const matches = [...(email ? [q`email = ${email}`] : []), ...(who.readerId ? [q`reader_id = ${who.readerId}`] : [])];
+  // kind = 'email' lets the e-mail arm use its index (a deferral never has an e-mail), so the
+  // statement never scans every reminder.
+  const matches = [
+    ...(email ? [q`kind = 'email' and email = ${email}`] : []),
+    ...(who.readerId ? [q`reader_id = ${who.readerId}`] : []),
+  ];
   if (matches.length === 0) return null;
   return q`update reminders set status = 'converted', converted_at = ${at}, closed_at = ${now}, updated_at = ${now}
     where status = 'pending' and (${join(matches, ' or ')})`;
