@@ -6,12 +6,15 @@ import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { prepareMarkedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
+import { kyselySessions, pgSessions, type WithSession } from './statement-session.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** A connection for several statements, sent together where the driver can (the webhook path). */
+  withSession: WithSession;
   /** COPY ... TO STDOUT as a byte stream: PostgreSQL only. */
   copyOut?: (query: string) => Promise<CopyOut>;
   close(): Promise<void>;
@@ -51,7 +54,13 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
       prepareMarkedStatements(client);
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', copyOut: (query) => copyOut(pool, query), close: () => db.destroy() };
+    return {
+      db,
+      kind: 'postgres',
+      withSession: pgSessions(pool),
+      copyOut: (query) => copyOut(pool, query),
+      close: () => db.destroy(),
+    };
   }
 
   let lock: DataDirLock | undefined;
@@ -62,6 +71,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
     return {
       db,
       kind: 'pglite',
+      withSession: kyselySessions(db),
       async close() {
         await db.destroy();
         await pglite.close();

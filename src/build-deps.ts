@@ -19,6 +19,7 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     config,
     db: database.db,
     dbKind: database.kind,
+    withSession: database.withSession,
     copyOut: database.copyOut,
     stripe,
     mailer: createMailer(config),

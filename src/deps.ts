@@ -12,6 +12,8 @@ export interface Deps {
   config: Config;
   db: Kysely<Database>;
   dbKind: DatabaseKind;
+  /** One connection for an event's statements, sent together on PostgreSQL. */
+  withSession: DatabaseHandle['withSession'];
   /** PostgreSQL's COPY TO STDOUT stream, for exports; undefined on the embedded database. */
   copyOut: DatabaseHandle['copyOut'];
   /** Undefined when STRIPE_SECRET_KEY is not set: payment routes answer 503. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
 import { asyncOneOff, disputed, oneOff, recurring, refunded, refundedRenewal } from './support/histories.js';
 import { deliverAll, inOrder, ledgerSnapshot } from './support/ledger.js';
-import { checkoutSession, deliver, event, invoice } from './support/stripe-events.js';
+import { checkoutSession, deliver, event, invoice, subscription } from './support/stripe-events.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -300,6 +300,73 @@ describe('refunds and disputes', () => {
       net_amount: 5000,
     });
     expect(snap.totals).toEqual([{ currency: 'gbp', net: 5000 }]);
+  });
+});
+
+describe('subscriptions and invoices from outside reader-donations', () => {
+  // Untagged objects need a lookup inside the event's transaction before its statement: the
+  // transaction then takes more than one round trip, and must still apply or ignore exactly once.
+  const untaggedSub = (id: string) =>
+    subscription({
+      id,
+      customer: 'cus_other',
+      status: 'active',
+      amount: 700,
+      interval: 'month',
+      startDate: T0,
+      currentPeriodEnd: T0 + 30 * 86_400,
+      metadata: {},
+    });
+  const untaggedInvoice = (id: string, sub: string) =>
+    invoice({
+      id,
+      subscription: sub,
+      customer: 'cus_other',
+      email: 'someone.else@example.org',
+      amountPaid: 700,
+      billingReason: 'subscription_cycle',
+      paidAt: T0 + 10,
+      periodStart: T0,
+      periodEnd: T0 + 30 * 86_400,
+      metadata: {},
+    });
+
+  it('are stored as ignored, once, and record nothing', async () => {
+    const events = [
+      event('customer.subscription.created', untaggedSub('sub_other'), { created: T0 }),
+      event('invoice.paid', untaggedInvoice('in_other', 'sub_other'), { created: T0 + 10 }),
+    ];
+    for (const e of events) {
+      const first = await deliver(ctx.app, e, { timestamp: NOW });
+      expect(await first.json()).toEqual({ received: true, outcome: 'ignored' });
+      const again = await deliver(ctx.app, e, { timestamp: NOW });
+      expect(await again.json()).toEqual({ received: true, outcome: 'duplicate' });
+    }
+    const stored = await ctx.database.db
+      .selectFrom('stripe_events')
+      .select(['outcome', 'error', 'attempts'])
+      .orderBy('created')
+      .execute();
+    expect(stored).toEqual([
+      { outcome: 'ignored', error: 'subscription not created by reader-donations', attempts: 1 },
+      { outcome: 'ignored', error: 'invoice not for a reader-donations subscription', attempts: 1 },
+    ]);
+    const snap = await ledgerSnapshot(ctx.database);
+    expect([snap.gifts, snap.recurring, snap.supporters]).toEqual([[], [], []]);
+  });
+
+  it('an untagged invoice of a subscription we know is recorded as its payment', async () => {
+    await deliverAll(ctx.app, inOrder([recurring(1, T0, { interval: 'month', renewals: 0 })]), NOW);
+    const renewal = untaggedInvoice('in_untagged_renewal', 'sub_monthly1');
+    const res = await deliver(ctx.app, event('invoice.paid', renewal, { created: T0 + 30 * 86_400 }), {
+      timestamp: NOW,
+    });
+    expect(await res.json()).toEqual({ received: true, outcome: 'processed' });
+    const snap = await ledgerSnapshot(ctx.database);
+    expect(snap.gifts.map((g) => [g.stripe_invoice_id, g.frequency, g.amount])).toEqual([
+      ['in_sub_monthly1_0', 'monthly', 500],
+      ['in_untagged_renewal', 'monthly', 700],
+    ]);
   });
 });
 

@@ -1,6 +1,4 @@
-import type { Kysely } from 'kysely';
 import type { z } from 'zod';
-import type { Database } from '../db/schema.js';
 import type { Fragment } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
 
@@ -13,20 +11,21 @@ export interface EventMeta {
 }
 
 export interface HandlerContext {
-  trx: Kysely<Database>;
   event: EventMeta;
   /** From the injected clock: bookkeeping times (created_at, updated_at), never business order. */
   now: Date;
+  /** A statement in the event's transaction (after its locks) whose rows the handler needs first. */
+  query<R = Record<string, unknown>>(statement: Fragment): Promise<R[]>;
   /**
    * Applies the event's effect as one statement, together with the claim that marks the event
-   * processed: `with claim as (...), <ctes> select <outputs>`. CTEs are `name as (query)`; each
-   * writes one table, and reads the others' results only through their RETURNING. If the event
-   * turns out to be processed already (a repeat), the transaction rolls back and nothing stays.
+   * processed: `with claim as (...), <ctes> select ...`. CTEs are `name as (query)`; each writes
+   * one table, and reads the others' results only through their RETURNING. If the event turns out
+   * to be processed already (a repeat), the transaction rolls back and nothing stays.
+   *
+   * The statement is the transaction's last: it goes to the database with COMMIT (and `then`, a
+   * statement that needs to see its writes), in one round trip.
    */
-  effect<R extends Record<string, unknown> = Record<string, never>>(
-    ctes: ReadonlyArray<Fragment | null>,
-    outputs?: Fragment,
-  ): Promise<R>;
+  effect(ctes: ReadonlyArray<Fragment | null>, then?: Fragment): Promise<void>;
 }
 
 export type HandlerResult = { outcome: 'processed' } | { outcome: 'ignored'; reason: string };

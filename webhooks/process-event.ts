@@ -1,9 +1,9 @@
 import Stripe from 'stripe';
-import { join, PREPARED, raw, run, sql } from '../db/sql-fragment.js';
+import { compile, join, PREPARED, raw, sql } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
 import { lockIds } from '../src/ledger/lock-keys.js';
 import { errorFields } from '../src/logger.js';
-import { inLockedTransaction } from './event-transaction.js';
+import { EventTransaction } from './event-transaction.js';
 import { claimQuery, isProcessed, recordFailure, storeIgnored } from './events-store.js';
 import type { EventMeta, HandlerContext } from './handler.js';
 import { HANDLERS } from './handlers/index.js';
@@ -22,10 +22,13 @@ export class EventProcessingError extends Error {
   }
 }
 
-/** Thrown inside the transaction when the claim finds the event processed: rolls back its effect. */
-class AlreadyProcessed extends Error {}
-
-const NOTHING = raw('');
+/**
+ * The SQLSTATE an event's last statement stops itself with when its claim finds the event
+ * processed already (rd_stop_event_statement, migration 2026_11_29_0500): its effect rolls back.
+ */
+const REPEAT_STOPPED = 'RD001';
+const STOP_A_REPEAT = raw(`case when exists (select 1 from claim) then true
+    else rd_stop_event_statement('${REPEAT_STOPPED}', 'event already processed') end`);
 
 // Deadlock and serialization failures are the database asking for a retry, not a bug.
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -77,34 +80,38 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     const locks = lockIds([`event:${event.id}`, ...handler.lockKeys(parsed.data, prepared)]);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await inLockedTransaction(db, deps.dbKind, locks, async (trx) => {
-          const ctx: HandlerContext = {
-            trx,
-            event: meta,
-            now,
-            async effect(ctes, outputs) {
-              const parts = [sql`claim as (${claimQuery(event, rawBody, now)})`, ...ctes.filter((c) => c !== null)];
-              const rows = await run(
-                trx,
-                sql`${PREPARED} with ${join(parts)}
-                select (select count(*) from claim)::int as claimed${outputs ? sql`, ${outputs}` : NOTHING}`,
-              );
-              const { claimed, ...out } = rows[0]!;
-              if (claimed === 0) throw new AlreadyProcessed();
-              return out as never;
-            },
-          };
-          const result = await handler.apply(ctx, parsed.data, prepared);
-          if (result.outcome === 'ignored') {
-            const claimed = await run(trx, claimQuery(event, rawBody, now, result.reason));
-            if (claimed.length === 0) throw new AlreadyProcessed();
-            log.info({ ...about, reason: result.reason }, 'event ignored');
+        return await deps.withSession(async (session) => {
+          const tx = new EventTransaction(session, locks);
+          try {
+            const ctx: HandlerContext = {
+              event: meta,
+              now,
+              query: async (statement) => (await tx.query(compile(statement))) as never,
+              async effect(ctes, then) {
+                const parts = [sql`claim as (${claimQuery(event, rawBody, now)})`, ...ctes.filter((c) => c !== null)];
+                // A repeat stops the statement in the database, which rolls its effect back.
+                const statement = compile(sql`${PREPARED} with ${join(parts)} select ${STOP_A_REPEAT} as go`);
+                await tx.commit(statement, ...(then ? [compile(then)] : []));
+              },
+            };
+            const result = await handler.apply(ctx, parsed.data, prepared);
+            if (result.outcome === 'ignored') {
+              const [claimed] = await tx.commit(compile(claimQuery(event, rawBody, now, result.reason)));
+              // Only the event's own row was written, and it was not: a repeat.
+              if (claimed!.length === 0) return 'duplicate';
+              log.info({ ...about, reason: result.reason }, 'event ignored');
+            } else {
+              await tx.commit();
+            }
+            return result.outcome;
+          } catch (err) {
+            await tx.rollback();
+            throw err;
           }
-          return result.outcome;
         });
       } catch (err) {
-        if (err instanceof AlreadyProcessed) return 'duplicate';
         const code = (err as { code?: unknown }).code;
+        if (code === REPEAT_STOPPED) return 'duplicate';
         if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
       }
     }

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
 import { assignments, type Fragment, insertInto, raw, sql } from '../../db/sql-fragment.js';
 
 export type Interval = 'month' | 'year';
@@ -127,11 +125,7 @@ export function donationFallback(stripeSubscriptionId: string, column: 'frequenc
     : sql`(select campaign from recurring_donations where stripe_subscription_id = ${stripeSubscriptionId})`;
 }
 
-export async function findRecurringDonation(trx: Kysely<Database>, stripeSubscriptionId: string | null) {
-  if (!stripeSubscriptionId) return undefined;
-  return trx
-    .selectFrom('recurring_donations')
-    .select(['id', 'interval', 'campaign'])
-    .where('stripe_subscription_id', '=', stripeSubscriptionId)
-    .executeTakeFirst();
+/** Whether we know this subscription (a query for the event's transaction). */
+export function knownRecurringDonationQuery(stripeSubscriptionId: string): Fragment {
+  return sql`select id from recurring_donations where stripe_subscription_id = ${stripeSubscriptionId}`;
 }

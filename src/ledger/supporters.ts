@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import { assignments, type Fragment, insertInto, run, sql } from '../../db/sql-fragment.js';
+import { assignments, type Fragment, insertInto, PREPARED, sql } from '../../db/sql-fragment.js';
 
 export interface SupporterFacts {
   email: string;
@@ -72,23 +70,15 @@ export function supporterCte(f: Omit<SupporterFacts, 'email'> & { email: string 
 export const supporterId = sql`(select id from supporter)`;
 
 /**
- * True when gifts or recurring donations of this customer arrived before any e-mail and wait for
- * a supporter: an output of the event's statement, so the rare link costs a statement only when needed.
+ * Gifts and donations of this customer that arrived before any e-mail now belong to the supporter
+ * of this e-mail: a statement that runs after the event's effect, in its transaction, so it sees
+ * the supporter the effect wrote. Usually it finds nothing, through the customer indexes.
  */
-export function orphansOf(customerId: string | null): Fragment {
-  if (!customerId) return sql`false`;
-  return sql`(exists (select 1 from gifts where stripe_customer_id = ${customerId} and supporter_id is null)
-    or exists (select 1 from recurring_donations where stripe_customer_id = ${customerId} and supporter_id is null))`;
-}
-
-/** Gifts and donations of this customer that arrived before any e-mail now belong to this supporter. */
-export async function linkOrphans(trx: Kysely<Database>, supporter: string, customerId: string): Promise<void> {
-  await run(
-    trx,
-    sql`with linked as (
-      update gifts set supporter_id = ${supporter}
+export function linkOrphansQuery(email: string, customerId: string): Fragment {
+  return sql`${PREPARED} with supporter as (select id from supporters where email = ${email.trim().toLowerCase()}),
+    linked as (
+      update gifts set supporter_id = (select id from supporter)
       where stripe_customer_id = ${customerId} and supporter_id is null)
-    update recurring_donations set supporter_id = ${supporter}, supporter_version = null
-    where stripe_customer_id = ${customerId} and supporter_id is null`,
-  );
+    update recurring_donations set supporter_id = (select id from supporter), supporter_version = null
+    where stripe_customer_id = ${customerId} and supporter_id is null`;
 }

@@ -1,8 +1,8 @@
 import type { Frequency } from '../../db/schema.js';
-import { type Fragment, sql } from '../../db/sql-fragment.js';
+import type { Fragment } from '../../db/sql-fragment.js';
 import { METADATA_SOURCE, METADATA_SOURCE_KEY } from '../../src/checkout/stripe-params.js';
 import type { Interval } from '../../src/ledger/recurring-donations.js';
-import { linkOrphans, orphansOf, supporterId } from '../../src/ledger/supporters.js';
+import { linkOrphansQuery } from '../../src/ledger/supporters.js';
 import type { HandlerContext } from '../handler.js';
 
 /** Tagged at creation (src/checkout/stripe-params.ts): only our own sessions and subscriptions count. */
@@ -38,9 +38,9 @@ export const keys = {
 };
 
 /**
- * Runs the event's statement (which has a `supporter` CTE). When it named the supporter by e-mail
- * and the customer has gifts or donations that arrived before any e-mail, a second statement links
- * them to this supporter: rare, so it costs a round trip only then.
+ * Runs the event's statement (which has a `supporter` CTE). When it names the supporter by e-mail
+ * and a customer, a second statement in the same round trip gives this supporter the customer's
+ * gifts and donations that arrived before any e-mail.
  */
 export async function recordWithSupporter(
   ctx: HandlerContext,
@@ -48,10 +48,5 @@ export async function recordWithSupporter(
   customerId: string | null,
   ctes: ReadonlyArray<Fragment | null>,
 ): Promise<void> {
-  const orphans = email ? orphansOf(customerId) : sql`false`;
-  const out = await ctx.effect<{ supporter_id: string | null; orphans: boolean }>(
-    ctes,
-    sql`${supporterId} as supporter_id, ${orphans} as orphans`,
-  );
-  if (out.orphans && out.supporter_id && customerId) await linkOrphans(ctx.trx, out.supporter_id, customerId);
+  await ctx.effect(ctes, email && customerId ? linkOrphansQuery(email, customerId) : undefined);
 }

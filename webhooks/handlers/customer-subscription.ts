@@ -1,6 +1,6 @@
 import { sql } from '../../db/sql-fragment.js';
 import { eventVersion } from '../../src/ledger/event-version.js';
-import { findRecurringDonation, upsertRecurringDonationQuery } from '../../src/ledger/recurring-donations.js';
+import { knownRecurringDonationQuery, upsertRecurringDonationQuery } from '../../src/ledger/recurring-donations.js';
 import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
 import { defineHandler, ignored, processed } from '../handler.js';
 import { subscriptionObject } from '../stripe-objects.js';
@@ -14,8 +14,8 @@ export const customerSubscription = defineHandler({
   schema: subscriptionObject,
   lockKeys: (s) => [keys.subscription(s.id), keys.customer(s.customer)],
   async apply(ctx, s) {
-    const { trx, event, now } = ctx;
-    if (!isOurs(s.metadata) && !(await findRecurringDonation(trx, s.id))) {
+    const { event, now } = ctx;
+    if (!isOurs(s.metadata) && (await ctx.query(knownRecurringDonationQuery(s.id))).length === 0) {
       return ignored('subscription not created by reader-donations');
     }
     const item = s.items.data[0]!;

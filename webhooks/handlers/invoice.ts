@@ -3,7 +3,7 @@ import { eventVersion } from '../../src/ledger/event-version.js';
 import { adjustmentCte, upsertGiftQuery } from '../../src/ledger/gifts.js';
 import {
   donationFallback,
-  findRecurringDonation,
+  knownRecurringDonationQuery,
   type RecurringFacts,
   upsertRecurringDonationQuery,
 } from '../../src/ledger/recurring-donations.js';
@@ -42,7 +42,9 @@ const lockKeys = (i: InvoiceObject) => [
 async function ourSubscriptionOf(ctx: HandlerContext, i: InvoiceObject): Promise<string | null> {
   const subscriptionId = subscriptionOf(i);
   if (!subscriptionId) return null;
-  if (isOurs(metadataOf(i)) || (await findRecurringDonation(ctx.trx, subscriptionId))) return subscriptionId;
+  if (isOurs(metadataOf(i)) || (await ctx.query(knownRecurringDonationQuery(subscriptionId))).length > 0) {
+    return subscriptionId;
+  }
   return null;
 }
 
