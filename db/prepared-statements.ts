@@ -11,11 +11,11 @@ import type pg from 'pg';
 export const PREPARE_MARK = '/* rd:prepare */';
 
 // Statement shapes are fixed by the code, so this only guards against a bug flooding the server.
-const MAX_PER_CONNECTION = 100;
+export const MAX_PER_CONNECTION = 100;
 
 // Statement texts come back as the same string (db/sql-fragment.ts compile), so this lookup is cheap.
 const names = new Map<string, string>();
-function nameOf(text: string): string {
+export function nameOf(text: string): string {
   let name = names.get(text);
   if (name === undefined) {
     name = `rd_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PREPARE_MARK } from '../db/prepared-statements.js';
 import { pgSessions } from '../db/statement-session.js';
 import { EventTransaction } from '../webhooks/event-transaction.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
@@ -37,7 +38,7 @@ describe('an event transaction', () => {
       .withSession(async (session) => {
         const tx = new EventTransaction(session, [1n]);
         try {
-          // The duplicate key fails the second statement; the third still reaches the server.
+          // The duplicate key fails the second statement: the first must not stay.
           await tx.commit(insert(1, 'a'), insert(1, 'again'), insert(2, 'b'));
         } catch (err) {
           await tx.rollback();
@@ -90,8 +91,8 @@ describe('an event transaction', () => {
   });
 });
 
-describe.runIf(onPostgres)('pipelined sessions on PostgreSQL', () => {
-  it('send a whole transaction in one write to the socket, and leave pipeline mode after', async () => {
+describe.runIf(onPostgres)('sessions on PostgreSQL', () => {
+  it('send a whole transaction in one write to the socket', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
     let writes = 0;
     pool.on('connect', (client) => {
@@ -114,12 +115,27 @@ describe.runIf(onPostgres)('pipelined sessions on PostgreSQL', () => {
         await tx.commit(insert(10, 'x'), insert(11, 'y'));
       });
       expect(writes).toBe(1);
-      const client = await pool.connect();
-      expect((client as unknown as { pipeline: boolean }).pipeline).toBe(false);
-      client.release();
     } finally {
       await pool.end();
     }
     expect(await probe()).toEqual([10, 11]);
+  });
+
+  it('prepare a statement again after a batch that failed once it was prepared', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const withSession = pgSessions(pool);
+      const marked = CompiledQuery.raw(`${PREPARE_MARK} select $1::int + 1 as n`, [41]);
+      const failing = CompiledQuery.raw('select 1 / 0');
+      const first = await withSession((s) => s.transaction([marked, failing])).catch((err: { code?: string }) => err);
+      expect(first).toMatchObject({ code: '22012' });
+      // Same connection: the statement exists on the server but was not recorded as prepared.
+      const [rows] = await withSession((s) => s.transaction([marked]));
+      expect(rows).toEqual([{ n: 42 }]);
+      const [again] = await withSession((s) => s.transaction([marked]));
+      expect(again).toEqual([{ n: 42 }]);
+    } finally {
+      await pool.end();
+    }
   });
 });

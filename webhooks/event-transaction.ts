@@ -4,57 +4,57 @@ import { lockStatement } from '../src/ledger/lock-keys.js';
 
 const BEGIN = CompiledQuery.raw('begin');
 const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 /**
- * One event's transaction: BEGIN and its advisory locks, its statements, COMMIT. Nothing is sent
- * until the first statement, which goes together with BEGIN and the locks; the last one goes
- * together with COMMIT. An event whose handler runs one statement (nearly all) costs one round trip
- * on PostgreSQL. The locks come before the first statement, so its snapshot sees whatever a
- * transaction it waited for committed.
+ * One event's transaction: its advisory locks, its statements, the commit. Nothing is sent until
+ * the handler's last statement, which goes with the locks as one transaction: on PostgreSQL one
+ * round trip, with no BEGIN or COMMIT. A handler that must read first opens a BEGIN with the locks
+ * and its read, and commits with its last statement: two round trips. Either way the locks come
+ * before the first statement, so its snapshot sees whatever a transaction it waited for committed.
  */
 export class EventTransaction {
+  private readonly lock: CompiledQuery | null;
   private begun = false;
   private finished = false;
 
   constructor(
     private readonly session: StatementSession,
-    private readonly lockIds: readonly bigint[],
-  ) {}
-
-  private opening(): CompiledQuery[] {
-    if (this.begun) return [];
-    this.begun = true;
-    const locks = lockStatement(this.lockIds);
-    if (!locks) return [BEGIN];
-    // One message where the driver allows it: the lock statement holds only integer literals.
-    if (this.session.multiStatement) return [CompiledQuery.raw(`begin; ${locks}`)];
-    return [BEGIN, CompiledQuery.raw(locks)];
+    lockIds: readonly bigint[],
+  ) {
+    this.lock = lockStatement(lockIds);
   }
 
   private check() {
     if (this.finished) throw new Error('the event transaction has already committed');
   }
 
+  private get locks(): CompiledQuery[] {
+    return this.lock ? [this.lock] : [];
+  }
+
   /** A statement inside the transaction, with more to follow. */
   async query(statement: CompiledQuery): Promise<Rows> {
     this.check();
-    const rows = await this.session.send([...this.opening(), statement]);
+    if (this.begun) return (await this.session.send([statement]))[0]!;
+    this.begun = true;
+    const rows = await this.session.send([BEGIN, ...this.locks, statement]);
     return rows[rows.length - 1]!;
   }
 
-  /** The last statements (if any) and COMMIT; the rows of each. Once committed, nothing more. */
+  /** The last statements (if any), committed; the rows of each. Once committed, nothing more. */
   async commit(...statements: CompiledQuery[]): Promise<Rows[]> {
     if (statements.length === 0 && this.finished) return [];
     this.check();
     this.finished = true;
-    if (statements.length === 0 && !this.begun) return [];
-    const opening = this.opening();
-    const rows = await this.session.send([...opening, ...statements, COMMIT]);
-    return rows.slice(opening.length, opening.length + statements.length);
+    if (this.begun) return (await this.session.send([...statements, COMMIT])).slice(0, statements.length);
+    if (statements.length === 0) return [];
+    const locks = this.locks;
+    return (await this.session.transaction([...locks, ...statements])).slice(locks.length);
   }
 
-  /** After any failure: a dead connection fails the rollback too, and the pool drops it. */
+  /** After any failure: ends a transaction this one opened. A dead connection fails it too, and the pool drops it. */
   async rollback(): Promise<void> {
-    if (this.begun) await this.session.rollback();
+    if (this.begun) await this.session.send([ROLLBACK]).catch(() => undefined);
   }
 }

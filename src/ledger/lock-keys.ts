@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { CompiledQuery } from 'kysely';
+import { PREPARE_MARK } from '../../db/prepared-statements.js';
 
 /**
  * Advisory lock ids for the Stripe objects and e-mail an event touches: 64-bit, from SHA-256 of
@@ -15,13 +17,19 @@ export function lockIds(keys: ReadonlyArray<string | null | undefined>): bigint[
 
 /**
  * The statement that takes them (transaction-scoped), in order: PostgreSQL evaluates a select list
- * left to right. It holds only integer literals, so it can share a round trip with BEGIN, and it is
- * too simple to cost the database a plan. Were the order ever different, two events sharing keys
- * would deadlock, and the database's deadlock error is retried (webhooks/process-event.ts).
- * Without these locks a refund and the gift it refunds, committed at the same moment, could each
- * miss the other.
+ * left to right. Prepared once per connection for each number of keys. Were the order ever
+ * different, two events sharing keys would deadlock, and the database's deadlock error is retried
+ * (webhooks/process-event.ts). Without these locks a refund and the gift it refunds, committed at
+ * the same moment, could each miss the other.
  */
-export function lockStatement(ids: readonly bigint[]): string | null {
+export function lockStatement(ids: readonly bigint[]): CompiledQuery | null {
   if (ids.length === 0) return null;
-  return `select ${ids.map((id) => `pg_advisory_xact_lock(${id})`).join(', ')}`;
+  let text = LOCK_TEXTS[ids.length];
+  if (text === undefined) {
+    text = `${PREPARE_MARK} select ${ids.map((_, i) => `pg_advisory_xact_lock($${i + 1}::int8)`).join(', ')}`;
+    LOCK_TEXTS[ids.length] = text;
+  }
+  return CompiledQuery.raw(text, ids.map(String));
 }
+
+const LOCK_TEXTS: string[] = [];
