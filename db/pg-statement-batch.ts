@@ -19,6 +19,9 @@ interface Connection {
   execute(m: { portal: string; rows: number }): void;
   close(m: { type: 'S'; name: string }): void;
   sync(): void;
+  sendCopyFail(message: string): void;
+  on(event: 'parseComplete', listener: () => void): void;
+  off(event: 'parseComplete', listener: () => void): void;
 }
 
 interface Message {
@@ -45,17 +48,31 @@ const ResultClass = pg.Result as unknown as new (rowMode?: string, types?: unkno
  */
 class StatementBatch {
   readonly _result: Result;
+  /** Called once with the outcome; pg wraps it (its query_timeout clears a timer through it). */
+  callback: ((err: Error | undefined, rows?: Rows[]) => void) | undefined;
   private current: Result | undefined;
   private readonly rows: Rows[] = [];
-  private readonly newlyParsed = new Map<string, string>();
   private failure: Error | undefined;
+  /** Named statements this batch parses, in order, until each one's ParseComplete arrives. */
+  private readonly parsing: Array<[string, string]> = [];
+  private connection: Connection | undefined;
+  private readonly parsed = () => {
+    const next = this.parsing.shift();
+    // Recorded when the server confirms it, so pg's own queries (db/prepared-statements.ts) and
+    // later batches know it exists even if a statement after it fails.
+    if (next && next[0] !== '' && this.connection) this.connection.parsedStatements[next[0]] = next[1];
+  };
 
-  constructor(
-    private readonly statements: readonly CompiledQuery[],
-    private readonly done: (err: Error | undefined, rows?: Rows[]) => void,
-  ) {
+  constructor(private readonly statements: readonly CompiledQuery[]) {
     // pg gives this result its type parsers (the pool's, int8 as number) before submitting.
     this._result = new ResultClass();
+  }
+
+  private finish(err: Error | undefined, rows?: Rows[]) {
+    this.connection?.off('parseComplete', this.parsed);
+    const callback = this.callback;
+    this.callback = undefined;
+    callback?.(err, rows);
   }
 
   private result(): Result {
@@ -72,24 +89,27 @@ class StatementBatch {
     }
     const parsed = connection.parsedStatements;
     let prepared: number | undefined;
+    const parse = (name: string, text: string) => {
+      connection.parse({ text, name, types: [] });
+      this.parsing.push([name, text]);
+    };
     connection.stream.cork?.();
     try {
       this.statements.forEach((s, i) => {
         let name = '';
         if (s.sql.startsWith(PREPARE_MARK)) {
           name = nameOf(s.sql);
-          if (parsed[name] !== s.sql && !this.newlyParsed.has(name)) {
+          if (parsed[name] !== s.sql && !this.parsing.some(([n]) => n === name)) {
             prepared ??= Object.keys(parsed).length;
             if (prepared < MAX_PER_CONNECTION) {
-              // It may exist already, from a batch that failed after parsing it.
+              // Defensive: a statement of this name the records missed would make Parse fail.
               connection.close({ type: 'S', name });
-              connection.parse({ text: s.sql, name, types: [] });
-              this.newlyParsed.set(name, s.sql);
+              parse(name, s.sql);
               prepared++;
             } else name = '';
           }
         }
-        if (name === '') connection.parse({ text: s.sql, name, types: [] });
+        if (name === '') parse('', s.sql);
         connection.bind({ statement: name, values: values[i]! });
         connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '', rows: 0 });
@@ -97,6 +117,10 @@ class StatementBatch {
       connection.sync();
     } finally {
       connection.stream.uncork?.();
+    }
+    if (this.parsing.some(([n]) => n !== '')) {
+      this.connection = connection;
+      connection.on('parseComplete', this.parsed);
     }
     return null;
   }
@@ -126,28 +150,30 @@ class StatementBatch {
 
   handlePortalSuspended() {}
 
-  handleCopyInResponse() {}
+  // A COPY ... FROM STDIN in a batch would wait for data forever; refuse it as pg's queries do.
+  handleCopyInResponse(connection: Connection) {
+    connection.sendCopyFail('No source stream defined');
+  }
 
   handleCopyData() {}
 
   // pg stops routing messages to a query once it reports an error; the Sync's ReadyForQuery that
-  // follows lets the connection's next query run. Statements parsed before the error are not
-  // recorded: the next batch closes and parses them again.
+  // follows lets the connection's next query run.
   handleError(err: Error) {
-    this.done(err);
+    this.finish(err);
   }
 
-  handleReadyForQuery(connection: Connection) {
-    if (this.failure) return this.done(this.failure);
-    for (const [name, text] of this.newlyParsed) connection.parsedStatements[name] = text;
-    this.done(undefined, this.rows);
+  handleReadyForQuery() {
+    if (this.failure) return this.finish(this.failure);
+    this.finish(undefined, this.rows);
   }
 }
 
 /** Runs the statements as one batch on this client (see StatementBatch); the rows of each. */
 export function pgStatementBatch(client: pg.PoolClient, statements: readonly CompiledQuery[]): Promise<Rows[]> {
   return new Promise((resolve, reject) => {
-    const batch = new StatementBatch(statements, (err, rows) => (err ? reject(err) : resolve(rows!)));
+    const batch = new StatementBatch(statements);
+    batch.callback = (err, rows) => (err ? reject(err) : resolve(rows!));
     client.query(batch as never);
   });
 }

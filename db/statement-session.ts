@@ -27,12 +27,18 @@ export type WithSession = <T>(work: (session: StatementSession) => Promise<T>) =
 export function pgSessions(pool: pg.Pool): WithSession {
   return async (work) => {
     const client = await pool.connect();
+    // An error that is not PostgreSQL's answer (no SQLSTATE: a timeout, a lost connection) leaves
+    // the connection in a state we cannot know, so the pool gets rid of it.
+    let unknownState: Error | undefined;
+    const send = (statements: readonly CompiledQuery[]) =>
+      pgStatementBatch(client, statements).catch((err: Error & { code?: unknown }) => {
+        if (typeof err.code !== 'string') unknownState = err;
+        throw err;
+      });
     try {
-      const send = (statements: readonly CompiledQuery[]) => pgStatementBatch(client, statements);
       return await work({ transaction: send, send });
     } finally {
-      // A client whose connection broke is not queryable, and the pool discards it.
-      client.release();
+      client.release(unknownState);
     }
   };
 }
