@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { CompiledQuery } from 'kysely';
 import pg from 'pg';
-import { MAX_PER_CONNECTION, nameOf, PREPARE_MARK } from './prepared-statements.js';
+import { mayPrepare, nameOf, PREPARE_MARK } from './prepared-statements.js';
 
 type Rows = Array<Record<string, unknown>>;
 
@@ -88,7 +88,6 @@ class StatementBatch {
       return err as Error;
     }
     const parsed = connection.parsedStatements;
-    let prepared: number | undefined;
     const parse = (name: string, text: string) => {
       connection.parse({ text, name, types: [] });
       this.parsing.push([name, text]);
@@ -100,12 +99,10 @@ class StatementBatch {
         if (s.sql.startsWith(PREPARE_MARK)) {
           name = nameOf(s.sql);
           if (parsed[name] !== s.sql && !this.parsing.some(([n]) => n === name)) {
-            prepared ??= Object.keys(parsed).length;
-            if (prepared < MAX_PER_CONNECTION) {
+            if (mayPrepare(parsed, name)) {
               // Defensive: a statement of this name the records missed would make Parse fail.
               connection.close({ type: 'S', name });
               parse(name, s.sql);
-              prepared++;
             } else name = '';
           }
         }

@@ -11,7 +11,16 @@ import type pg from 'pg';
 export const PREPARE_MARK = '/* rd:prepare */';
 
 // Statement shapes are fixed by the code, so this only guards against a bug flooding the server.
-export const MAX_PER_CONNECTION = 100;
+const MAX_PER_CONNECTION = 100;
+
+/**
+ * Whether a marked statement may be named on a connection: it is prepared there already, or the
+ * connection holds fewer than MAX_PER_CONNECTION. `parsed` is pg's own record of the connection's
+ * prepared statements, which pg's queries and statement batches (db/pg-statement-batch.ts) both keep.
+ */
+export function mayPrepare(parsed: Record<string, string>, name: string): boolean {
+  return parsed[name] !== undefined || Object.keys(parsed).length < MAX_PER_CONNECTION;
+}
 
 // Statement texts come back as the same string (db/sql-fragment.ts compile), so this lookup is cheap.
 const names = new Map<string, string>();
@@ -27,14 +36,12 @@ export function nameOf(text: string): string {
 /** Sends marked statements as named (prepared) ones on this pg client. */
 export function prepareMarkedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  const named = new Set<string>();
+  const { parsedStatements } = (client as unknown as { connection: { parsedStatements: Record<string, string> } })
+    .connection;
   (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
     if (typeof text === 'string' && text.startsWith(PREPARE_MARK) && Array.isArray(values)) {
       const name = nameOf(text);
-      if (named.has(name) || named.size < MAX_PER_CONNECTION) {
-        named.add(name);
-        return query({ name, text, values }, callback);
-      }
+      if (mayPrepare(parsedStatements, name)) return query({ name, text, values }, callback);
     }
     return query(text, values, callback);
   };

@@ -165,36 +165,23 @@ async function main() {
   const target = `http://127.0.0.1:${port}`;
   const ceilingPort = await freePort();
   let service: ChildProcess;
-  let ceiling: ChildProcess;
 
   try {
+    const ours = { script: 'src/server.ts', env: serviceEnv, url: target, readyPath: '/health' };
+    const bareUrl = `http://127.0.0.1:${ceilingPort}`;
     if (selected('webhook')) {
       // 1. Webhook ingest vs the ceiling, in alternating rounds (fresh events each round).
       log(`webhook ingest: ${EVENTS} events (10% repeated), ${CONNECTIONS} connections, ${ROUNDS} rounds`);
-      const pairs: Array<[Measured, Measured]> = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        const events = eventFile(100 + r, EVENTS);
-        const warmUp = eventFile(200 + r, 400);
-        service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
-        await load({ url: target, connections: CONNECTIONS, requestsFile: warmUp });
-        const ours = await load({ url: target, connections: CONNECTIONS, requestsFile: events }, service.pid);
-        await stopProcess(service);
-        ceiling = await startProcess(
-          'test/bench/ceiling-webhook.ts',
-          { DATABASE_URL: url, PORT: String(ceilingPort), SECRET },
-          `http://127.0.0.1:${ceilingPort}/`,
-        );
-        await load({ url: `http://127.0.0.1:${ceilingPort}`, connections: CONNECTIONS, requestsFile: warmUp });
-        const bare = await load(
-          { url: `http://127.0.0.1:${ceilingPort}`, connections: CONNECTIONS, requestsFile: events },
-          ceiling.pid,
-        );
-        await stopProcess(ceiling);
-        pairs.push([ours, bare]);
-        log(`  round ${r + 1}: ${describe(ours, bare)}`);
-      }
-      results.webhookIngest = summarise(pairs);
-      log(`  median: ${describe(...medianPair(pairs))}`);
+      const bare = {
+        script: 'test/bench/ceiling-webhook.ts',
+        env: { DATABASE_URL: url, PORT: String(ceilingPort), SECRET },
+        url: bareUrl,
+        readyPath: '/',
+      };
+      results.webhookIngest = await alternatingRounds(ours, bare, (r) => ({
+        warmUp: { connections: CONNECTIONS, requestsFile: eventFile(200 + r, 400) },
+        measured: { connections: CONNECTIONS, requestsFile: eventFile(100 + r, EVENTS) },
+      }));
     }
     if (selected('checkout')) {
       // 2. Checkout creation vs the ceiling, against the emulator answering at once, in alternating rounds.
@@ -206,25 +193,16 @@ async function main() {
         body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
         durationSeconds: 10,
       };
-      const pairs: Array<[Measured, Measured]> = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        service = await startProcess('src/server.ts', serviceEnv, `${target}/health`);
-        await load({ ...checkoutJob, url: target, durationSeconds: 2 });
-        const ours = await load({ ...checkoutJob, url: target }, service.pid);
-        await stopProcess(service);
-        ceiling = await startProcess(
-          'test/bench/ceiling-checkout.ts',
-          { DATABASE_URL: url, PORT: String(ceilingPort), STRIPE_URL: stripe.url },
-          `http://127.0.0.1:${ceilingPort}/`,
-        );
-        await load({ ...checkoutJob, url: `http://127.0.0.1:${ceilingPort}`, durationSeconds: 2 });
-        const bare = await load({ ...checkoutJob, url: `http://127.0.0.1:${ceilingPort}` }, ceiling.pid);
-        await stopProcess(ceiling);
-        pairs.push([ours, bare]);
-        log(`  round ${r + 1}: ${describe(ours, bare)}`);
-      }
-      results.checkoutCreation = summarise(pairs);
-      log(`  median: ${describe(...medianPair(pairs))}`);
+      const bare = {
+        script: 'test/bench/ceiling-checkout.ts',
+        env: { DATABASE_URL: url, PORT: String(ceilingPort), STRIPE_URL: stripe.url },
+        url: bareUrl,
+        readyPath: '/',
+      };
+      results.checkoutCreation = await alternatingRounds(ours, bare, () => ({
+        warmUp: { ...checkoutJob, durationSeconds: 2 },
+        measured: checkoutJob,
+      }));
     }
     if (selected('growth')) {
       // 3. Growth: per-event cost with 10k and with 1M gifts already stored.
@@ -296,6 +274,42 @@ async function main() {
   };
   writeFileSync(join(ROOT, 'test', 'bench', 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
   log('wrote test/bench/results.json');
+}
+
+interface Contender {
+  script: string;
+  env: Record<string, string>;
+  url: string;
+  readyPath: string;
+}
+
+/** Starts one server, warms it up, measures it with its CPU, and stops it. */
+async function measureOnce(c: Contender, warmUp: Record<string, unknown>, measured: Record<string, unknown>) {
+  const child = await startProcess(c.script, c.env, `${c.url}${c.readyPath}`);
+  await load({ ...warmUp, url: c.url });
+  const m = await load({ ...measured, url: c.url }, child.pid);
+  await stopProcess(child);
+  return m;
+}
+
+/** Ours, then the ceiling, ROUNDS times: this machine's speed drifts, so each pair is measured together. */
+async function alternatingRounds(
+  ours: Contender,
+  ceiling: Contender,
+  jobs: (round: number) => { warmUp: Record<string, unknown>; measured: Record<string, unknown> },
+) {
+  const pairs: Array<[Measured, Measured]> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const { warmUp, measured } = jobs(r);
+    const pair: [Measured, Measured] = [
+      await measureOnce(ours, warmUp, measured),
+      await measureOnce(ceiling, warmUp, measured),
+    ];
+    pairs.push(pair);
+    log(`  round ${r + 1}: ${describe(...pair)}`);
+  }
+  log(`  median: ${describe(...medianPair(pairs))}`);
+  return summarise(pairs);
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
