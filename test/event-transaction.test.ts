@@ -61,6 +61,46 @@ describe('an event transaction', () => {
     expect(statuses.every((r) => r?.[0]?.one === 1)).toBe(true);
   });
 
+  it('stops at its locks when its event is processed already, before its statements run', async () => {
+    const event = (id: string, processedAt: Date | null) =>
+      db.db
+        .insertInto('stripe_events')
+        .values({
+          id,
+          type: 'invoice.paid',
+          api_version: null,
+          created: new Date('2026-01-01T00:00:00Z'),
+          livemode: false,
+          payload: '{}',
+          received_at: new Date('2026-01-01T00:00:00Z'),
+          outcome: processedAt ? 'processed' : 'failed',
+          processed_at: processedAt,
+          attempts: 1,
+        })
+        .execute();
+    await event('evt_tx_done', new Date('2026-01-01T00:00:01Z'));
+    await event('evt_tx_failed', null);
+    const run = (eventId: string, id: number) =>
+      db
+        .withSession(async (session) => {
+          const tx = new EventTransaction(session, [77n], eventId);
+          try {
+            await tx.commit(insert(id, eventId));
+            return 'committed';
+          } catch (err) {
+            await tx.rollback();
+            throw err;
+          }
+        })
+        .catch((err: { code?: string }) => err.code);
+    expect(await run('evt_tx_done', 1)).toBe('RD001');
+    // A failed event is retried: its transaction goes on.
+    expect(await run('evt_tx_failed', 2)).toBe('committed');
+    expect(await run('evt_tx_unknown', 3)).toBe('committed');
+    expect(await probe()).toEqual([2, 3]);
+    await sql`delete from stripe_events where id like 'evt_tx_%'`.execute(db.db);
+  });
+
   it('holds its advisory locks until it commits', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => {

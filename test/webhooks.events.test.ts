@@ -257,6 +257,24 @@ describe('recurring donations', () => {
     expect(snap.gifts.map((g) => g.email)).toEqual([email, email]);
     expect(snap.recurring[0]?.email).toBe(email);
   });
+
+  it('payments and a donation that arrive before any e-mail join the supporter once an event names one', async () => {
+    const monthly = recurring(8, T0, { interval: 'month', renewals: 1 });
+    // Invoices without an e-mail, all delivered before the checkout that names the reader.
+    for (const e of monthly.events) if (e.data.object.object === 'invoice') e.data.object.customer_email = null;
+    const [checkout, ...rest] = monthly.events;
+    await deliverAll(ctx.app, rest, NOW);
+    const before = await ledgerSnapshot(ctx.database);
+    expect(before.gifts.map((g) => g.email)).toEqual([null, null]);
+    expect(before.recurring[0]?.email).toBeNull();
+
+    await deliverAll(ctx.app, [checkout!], NOW);
+    const snap = await ledgerSnapshot(ctx.database);
+    const email = 'reader.monthly8@example.org';
+    expect(snap.supporters.map((s) => s.email)).toEqual([email]);
+    expect(snap.gifts.map((g) => g.email)).toEqual([email, email]);
+    expect(snap.recurring[0]?.email).toBe(email);
+  });
 });
 
 describe('refunds and disputes', () => {

@@ -18,11 +18,13 @@ export class EventTransaction {
   private begun = false;
   private finished = false;
 
+  /** With `eventId`, a repeat delivery of that event stops at the locks (SQLSTATE RD001). */
   constructor(
     private readonly session: StatementSession,
     lockIds: readonly bigint[],
+    eventId?: string,
   ) {
-    this.lock = lockStatement(lockIds);
+    this.lock = lockStatement(lockIds, eventId);
   }
 
   private check() {

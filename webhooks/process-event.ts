@@ -23,8 +23,9 @@ export class EventProcessingError extends Error {
 }
 
 /**
- * The SQLSTATE an event's last statement stops itself with when its claim finds the event
- * processed already (rd_stop_event_statement, migration 2026_11_29_0500): its effect rolls back.
+ * The SQLSTATE a repeat delivery stops with: at its locks, when the event is processed already
+ * (src/ledger/lock-keys.ts), or else at its last statement, when the claim
+ * finds it processed (rd_stop_event_statement, migration 2026_11_29_0500). Its effect rolls back.
  */
 const REPEAT_STOPPED = 'RD001';
 const STOP_A_REPEAT = raw(`case when exists (select 1 from claim) then true
@@ -81,7 +82,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     for (let attempt = 1; ; attempt++) {
       try {
         return await deps.withSession(async (session) => {
-          const tx = new EventTransaction(session, locks);
+          const tx = new EventTransaction(session, locks, event.id);
           try {
             const ctx: HandlerContext = {
               event: meta,

@@ -21,15 +21,31 @@ export function lockIds(keys: ReadonlyArray<string | null | undefined>): bigint[
  * different, two events sharing keys would deadlock, and the database's deadlock error is retried
  * (webhooks/process-event.ts). Without these locks a refund and the gift it refunds, committed at
  * the same moment, could each miss the other.
+ *
+ * With `unlessProcessed`, the statement then stops (SQLSTATE RD001) if that event is processed
+ * already, so a repeat delivery ends before its effect runs. Its snapshot is from before the locks,
+ * so it can miss a delivery of the same event that committed while this one waited; the claim in
+ * the effect statement stops that one (webhooks/process-event.ts).
  */
-export function lockStatement(ids: readonly bigint[]): CompiledQuery | null {
+export function lockStatement(ids: readonly bigint[], unlessProcessed?: string): CompiledQuery | null {
   if (ids.length === 0) return null;
-  let text = LOCK_TEXTS[ids.length];
+  const check = unlessProcessed === undefined ? 0 : 1;
+  const texts = LOCK_TEXTS[check]!;
+  let text = texts[ids.length];
   if (text === undefined) {
-    text = `${PREPARE_MARK} select ${ids.map((_, i) => `pg_advisory_xact_lock($${i + 1}::int8)`).join(', ')}`;
-    LOCK_TEXTS[ids.length] = text;
+    const locks = ids.map((_, i) => `pg_advisory_xact_lock($${i + 1}::int8)`);
+    if (check) locks.push(UNLESS_PROCESSED(ids.length + 1));
+    text = `${PREPARE_MARK} select ${locks.join(', ')}`;
+    texts[ids.length] = text;
   }
-  return CompiledQuery.raw(text, ids.map(String));
+  const parameters: string[] = ids.map(String);
+  if (unlessProcessed !== undefined) parameters.push(unlessProcessed);
+  return CompiledQuery.raw(text, parameters);
 }
 
-const LOCK_TEXTS: string[] = [];
+const UNLESS_PROCESSED = (n: number) => `case
+    when exists (select 1 from stripe_events where id = $${n} and processed_at is not null)
+    then rd_stop_event_statement('RD001', 'event already processed') else true end`;
+
+/** The statement texts by number of keys: without the repeat check, and with it. */
+const LOCK_TEXTS: [string[], string[]] = [[], []];

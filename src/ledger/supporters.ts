@@ -72,7 +72,8 @@ export const supporterId = sql`(select id from supporter)`;
 /**
  * Gifts and donations of this customer that arrived before any e-mail now belong to the supporter
  * of this e-mail: a statement that runs after the event's effect, in its transaction, so it sees
- * the supporter the effect wrote. Usually it finds nothing, through the customer indexes.
+ * the supporter the effect wrote. Usually it finds nothing, in indexes that hold only orphans
+ * (migration 2026_11_29_0600).
  */
 export function linkOrphansQuery(email: string, customerId: string): Fragment {
   return sql`${PREPARED} with supporter as (select id from supporters where email = ${email.trim().toLowerCase()}),
