@@ -1,4 +1,5 @@
 import type { DatabaseHandle } from '../db/connect.js';
+import { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
@@ -20,6 +21,11 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     db: database.db,
     dbKind: database.kind,
     withSession: database.withSession,
+    // One embedded database serves one connection: nothing would ever wait to be grouped.
+    eventGroups:
+      database.kind === 'postgres' && config.WEBHOOK_GROUP_SIZE > 1
+        ? new EventGroups(database.withSession, config.WEBHOOK_GROUP_SIZE, config.DATABASE_POOL_SIZE)
+        : undefined,
     copyOut: database.copyOut,
     stripe,
     mailer: createMailer(config),

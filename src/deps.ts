@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { DatabaseHandle, DatabaseKind } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
+import type { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -14,6 +15,8 @@ export interface Deps {
   dbKind: DatabaseKind;
   /** One connection for an event's statements, sent together on PostgreSQL. */
   withSession: DatabaseHandle['withSession'];
+  /** Group commit for webhook events on PostgreSQL; undefined on the embedded database or with WEBHOOK_GROUP_SIZE=1. */
+  eventGroups: EventGroups | undefined;
   /** PostgreSQL's COPY TO STDOUT stream, for exports; undefined on the embedded database. */
   copyOut: DatabaseHandle['copyOut'];
   /** Undefined when STRIPE_SECRET_KEY is not set: payment routes answer 503. */

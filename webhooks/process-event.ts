@@ -1,11 +1,11 @@
 import Stripe from 'stripe';
-import { compile, join, PREPARED, raw, sql } from '../db/sql-fragment.js';
+import { compile, type Fragment, join, PREPARED, raw, sql } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
-import { lockIds } from '../src/ledger/lock-keys.js';
+import { lockIds, REPEAT_STOPPED } from '../src/ledger/lock-keys.js';
 import { errorFields } from '../src/logger.js';
 import { EventTransaction } from './event-transaction.js';
 import { claimQuery, isProcessed, recordFailure, storeIgnored } from './events-store.js';
-import type { EventMeta, HandlerContext } from './handler.js';
+import type { EventHandler, EventMeta, HandlerContext } from './handler.js';
 import { HANDLERS } from './handlers/index.js';
 import type { EventEnvelope } from './stripe-objects.js';
 
@@ -22,12 +22,9 @@ export class EventProcessingError extends Error {
   }
 }
 
-/**
- * The SQLSTATE a repeat delivery stops with: at its locks, when the event is processed already
- * (src/ledger/lock-keys.ts), or else at its last statement, when the claim
- * finds it processed (rd_stop_event_statement, migration 2026_11_29_0500). Its effect rolls back.
- */
-const REPEAT_STOPPED = 'RD001';
+// A repeat delivery stops with REPEAT_STOPPED: at its locks, when the event is processed already
+// (src/ledger/lock-keys.ts), or else at its last statement, when the claim finds it processed
+// (rd_stop_event_statement, migration 2026_11_29_0500). Its effect rolls back.
 const STOP_A_REPEAT = raw(`case when exists (select 1 from claim) then true
     else rd_stop_event_statement('${REPEAT_STOPPED}', 'event already processed') end`);
 
@@ -79,8 +76,22 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     }
     const prepared = handler.prepare ? await handler.prepare(parsed.data, deps) : undefined;
     const locks = lockIds([`event:${event.id}`, ...handler.lockKeys(parsed.data, prepared)]);
+    const effectStatements = (ctes: ReadonlyArray<Fragment | null>, then?: Fragment | undefined) => {
+      const parts = [sql`claim as (${claimQuery(event, rawBody, now)})`, ...ctes.filter((c) => c !== null)];
+      // A repeat stops the statement in the database, which rolls its effect back.
+      const statement = compile(sql`${PREPARED} with ${join(parts)} select ${STOP_A_REPEAT} as go`);
+      return then ? [statement, compile(then)] : [statement];
+    };
     for (let attempt = 1; ; attempt++) {
       try {
+        // Under load, with other events' effects in one transaction (webhooks/event-groups.ts).
+        const alone =
+          attempt === 1 && deps.eventGroups ? await effectAlone(handler, meta, now, parsed.data, prepared) : null;
+        if (alone) {
+          const statements = effectStatements(alone.ctes, alone.then);
+          const outcome = await deps.eventGroups!.commit({ eventId: event.id, lockIds: locks, statements });
+          return outcome === 'duplicate' ? 'duplicate' : 'processed';
+        }
         return await deps.withSession(async (session) => {
           const tx = new EventTransaction(session, locks, event.id);
           try {
@@ -89,10 +100,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
               now,
               query: async (statement) => (await tx.query(compile(statement))) as never,
               async effect(ctes, then) {
-                const parts = [sql`claim as (${claimQuery(event, rawBody, now)})`, ...ctes.filter((c) => c !== null)];
-                // A repeat stops the statement in the database, which rolls its effect back.
-                const statement = compile(sql`${PREPARED} with ${join(parts)} select ${STOP_A_REPEAT} as go`);
-                await tx.commit(statement, ...(then ? [compile(then)] : []));
+                await tx.commit(...effectStatements(ctes, then));
               },
             };
             const result = await handler.apply(ctx, parsed.data, prepared);
@@ -123,5 +131,38 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
       log.error({ ...about, err: errorFields(e) }, 'could not record the failed event; Stripe will redeliver it'),
     );
     throw new EventProcessingError(event.id, reason);
+  }
+}
+
+/** Asked of a handler run to see whether its event needs only its effect. */
+class NeedsReads extends Error {}
+
+/**
+ * The effect of an event whose handler needs nothing from the database first and applies one
+ * (most events): run with a context that records it. Null for an event that reads before it writes
+ * or is ignored; those take a transaction of their own.
+ */
+async function effectAlone(
+  handler: EventHandler,
+  event: EventMeta,
+  now: Date,
+  object: unknown,
+  prepared: unknown,
+): Promise<{ ctes: ReadonlyArray<Fragment | null>; then?: Fragment | undefined } | null> {
+  let effect: { ctes: ReadonlyArray<Fragment | null>; then?: Fragment | undefined } | null = null;
+  const ctx: HandlerContext = {
+    event,
+    now,
+    query: () => Promise.reject(new NeedsReads()),
+    async effect(ctes, then) {
+      effect = { ctes, then };
+    },
+  };
+  try {
+    const result = await handler.apply(ctx, object, prepared);
+    return result.outcome === 'processed' ? effect : null;
+  } catch (err) {
+    if (err instanceof NeedsReads) return null;
+    throw err;
   }
 }

@@ -43,9 +43,12 @@ export function lockStatement(ids: readonly bigint[], unlessProcessed?: string):
   return CompiledQuery.raw(text, parameters);
 }
 
+/** The SQLSTATE a repeat delivery stops with, here or in its effect statement (webhooks/process-event.ts). */
+export const REPEAT_STOPPED = 'RD001';
+
 const UNLESS_PROCESSED = (n: number) => `case
     when exists (select 1 from stripe_events where id = $${n} and processed_at is not null)
-    then rd_stop_event_statement('RD001', 'event already processed') else true end`;
+    then rd_stop_event_statement('${REPEAT_STOPPED}', 'event already processed') else true end`;
 
 /** The statement texts by number of keys: without the repeat check, and with it. */
 const LOCK_TEXTS: [string[], string[]] = [[], []];
