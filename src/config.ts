@@ -160,6 +160,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every environment variable the service reads (the README's Configuration table lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config
   extends Omit<Env, 'PUBLIC_URL' | 'DONATE_URL' | 'DONATION_CURRENCIES' | 'DONATION_OPTIONS_FILE'> {
   PUBLIC_URL: string;

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config.js';
+import { ROOT } from './support/processes.js';
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -15,6 +16,18 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('configuration parsed at boot', () => {
+  it('reads exactly the variables the README documents, in its one table', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
+    );
+    const documented = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect(CONFIG_VARIABLES.filter((v) => !documented.includes(v))).toEqual([]);
+    // The one documented variable the service does not read: the test suite's.
+    expect(documented.filter((v) => !CONFIG_VARIABLES.includes(v!))).toEqual(['TEST_DATABASE_URL']);
+  });
+
   it('has working defaults for an empty environment', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({
