@@ -24,7 +24,13 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     // One embedded database serves one connection: nothing would ever wait to be grouped.
     eventGroups:
       database.kind === 'postgres' && config.WEBHOOK_GROUP_SIZE > 1
-        ? new EventGroups(database.withSession, config.WEBHOOK_GROUP_SIZE, config.DATABASE_POOL_SIZE)
+        ? new EventGroups(database.withSession, {
+            maxEvents: config.WEBHOOK_GROUP_SIZE,
+            maxRunning: config.DATABASE_POOL_SIZE,
+            // As long as a delivery would wait for a pooled connection.
+            queueTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+            logger,
+          })
         : undefined,
     copyOut: database.copyOut,
     stripe,

@@ -1,8 +1,10 @@
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lockIds } from '../src/ledger/lock-keys.js';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
 import { oneOff, recurring } from './support/histories.js';
 import { inOrder, ledgerSnapshot } from './support/ledger.js';
-import { deliver, type StripeEvent } from './support/stripe-events.js';
+import { deliver, event, type StripeEvent, subscription } from './support/stripe-events.js';
 import { onPostgres } from './support/test-db.js';
 
 // Group commit (webhooks/event-groups.ts): on PostgreSQL, events waiting for a connection commit
@@ -17,13 +19,11 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 beforeEach(() => ctx.reset());
 
-const burst = (events: StripeEvent[]) =>
-  Promise.all(
-    events.map(async (e) => {
-      const res = await deliver(ctx.app, e, { timestamp: NOW });
-      return { id: e.id, status: res.status, outcome: ((await res.json()) as { outcome?: string }).outcome };
-    }),
-  );
+const answer = async (e: StripeEvent, c = ctx) => {
+  const res = await deliver(c.app, e, { timestamp: NOW });
+  return { id: e.id, status: res.status, outcome: ((await res.json()) as { outcome?: string }).outcome };
+};
+const burst = (events: StripeEvent[], c = ctx) => Promise.all(events.map((e) => answer(e, c)));
 
 describe.runIf(onPostgres)('webhook events under load', () => {
   it('commit in groups, each exactly once, and the ledger is the one of one-at-a-time delivery', async () => {
@@ -70,5 +70,81 @@ describe.runIf(onPostgres)('webhook events under load', () => {
       .where('id', '=', bad.id)
       .executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ outcome: 'failed', processed_at: null });
+  });
+
+  it('events that read first, or are ignored, commit alone', async () => {
+    const untagged = Array.from({ length: 10 }, (_, i) =>
+      event(
+        'customer.subscription.created',
+        subscription({
+          id: `sub_other${i}`,
+          customer: `cus_other${i}`,
+          status: 'active',
+          amount: 700,
+          interval: 'month',
+          startDate: T0,
+          currentPeriodEnd: T0 + 30 * 86_400,
+          metadata: {},
+        }),
+        { created: T0 + i },
+      ),
+    );
+    const before = { ...ctx.deps.eventGroups!.counts };
+    const answers = await burst(untagged);
+    expect(answers.every((a) => a.status === 200 && a.outcome === 'ignored')).toBe(true);
+    expect(ctx.deps.eventGroups!.counts).toEqual(before);
+  });
+});
+
+describe.runIf(onPostgres)('webhook events under load, four connections', () => {
+  let wide: TestContext;
+  beforeAll(async () => {
+    wide = await createTestContext({ DATABASE_POOL_SIZE: '4', WEBHOOK_GROUP_SIZE: '4' });
+  });
+  afterAll(() => wide?.close());
+
+  it('groups committing side by side, with repeats in them, give the one-at-a-time ledger', async () => {
+    const events = inOrder([
+      ...Array.from({ length: 10 }, (_, i) => oneOff(500 + i, T0 + i)),
+      ...Array.from({ length: 5 }, (_, i) => recurring(600 + i, T0 + 30 + i, { interval: 'month', renewals: 2 })),
+    ]);
+    for (const e of events) expect((await deliver(wide.app, e, { timestamp: NOW })).status).toBe(200);
+    const reference = await ledgerSnapshot(wide.database);
+    for (let round = 0; round < 3; round++) {
+      await wide.reset();
+      const before = { ...wide.deps.eventGroups!.counts };
+      const answers = await burst([...events, ...events, ...events.slice(0, 10)], wide);
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      for (const e of events) expect(answers.filter((a) => a.id === e.id && a.outcome === 'processed')).toHaveLength(1);
+      expect(await ledgerSnapshot(wide.database)).toEqual(reference);
+      expect(wide.deps.eventGroups!.counts.groups).toBeGreaterThan(before.groups);
+    }
+  });
+
+  it('a key held elsewhere holds up only its own event: the rest of its group commits', async () => {
+    const events = Array.from({ length: 12 }, (_, i) => oneOff(700 + i, T0 + i).events[0]!);
+    const held = events[5]!;
+    const [key] = lockIds([`customer:${held.data.object.customer}`]);
+    await wide.reset();
+    const other = new pg.Client({ connectionString: wide.database.url! });
+    await other.connect();
+    try {
+      await other.query('select pg_advisory_lock($1::int8)', [String(key)]);
+      // All at once, the held one among them: the first four take the connections, the rest group.
+      const answers = events.map((e) => answer(e, wide));
+      const heldAnswer = answers[5]!;
+      let heldDone = false;
+      void heldAnswer.then(() => {
+        heldDone = true;
+      });
+      const rest = await Promise.all(answers.filter((a) => a !== heldAnswer));
+      expect(rest.every((a) => a.status === 200 && a.outcome === 'processed')).toBe(true);
+      expect(heldDone).toBe(false);
+      await other.query('select pg_advisory_unlock($1::int8)', [String(key)]);
+      expect(await heldAnswer).toMatchObject({ status: 200, outcome: 'processed' });
+    } finally {
+      await other.end();
+    }
+    expect((await ledgerSnapshot(wide.database)).gifts).toHaveLength(12);
   });
 });

@@ -134,13 +134,10 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
   }
 }
 
-/** Asked of a handler run to see whether its event needs only its effect. */
-class NeedsReads extends Error {}
-
 /**
  * The effect of an event whose handler needs nothing from the database first and applies one
  * (most events): run with a context that records it. Null for an event that reads before it writes
- * or is ignored; those take a transaction of their own.
+ * or is ignored; those take a transaction of their own, where the handler runs again.
  */
 async function effectAlone(
   handler: EventHandler,
@@ -150,19 +147,24 @@ async function effectAlone(
   prepared: unknown,
 ): Promise<{ ctes: ReadonlyArray<Fragment | null>; then?: Fragment | undefined } | null> {
   let effect: { ctes: ReadonlyArray<Fragment | null>; then?: Fragment | undefined } | null = null;
+  let read = false;
   const ctx: HandlerContext = {
     event,
     now,
-    query: () => Promise.reject(new NeedsReads()),
+    query() {
+      read = true;
+      return Promise.reject(new Error('a handler that reads runs in its own transaction'));
+    },
     async effect(ctes, then) {
+      if (effect) throw new Error('an event has one effect');
       effect = { ctes, then };
     },
   };
   try {
     const result = await handler.apply(ctx, object, prepared);
-    return result.outcome === 'processed' ? effect : null;
+    return !read && result.outcome === 'processed' ? effect : null;
   } catch (err) {
-    if (err instanceof NeedsReads) return null;
+    if (read) return null;
     throw err;
   }
 }
