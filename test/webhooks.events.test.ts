@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
 import { asyncOneOff, disputed, oneOff, recurring, refunded, refundedRenewal } from './support/histories.js';
 import { deliverAll, inOrder, ledgerSnapshot } from './support/ledger.js';
-import { checkoutSession, deliver, event, invoice, subscription } from './support/stripe-events.js';
+import { checkoutSession, deliver, event, invoice, untaggedSubscription } from './support/stripe-events.js';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -324,17 +324,7 @@ describe('refunds and disputes', () => {
 describe('subscriptions and invoices from outside reader-donations', () => {
   // Untagged objects need a lookup inside the event's transaction before its statement: the
   // transaction then takes more than one round trip, and must still apply or ignore exactly once.
-  const untaggedSub = (id: string) =>
-    subscription({
-      id,
-      customer: 'cus_other',
-      status: 'active',
-      amount: 700,
-      interval: 'month',
-      startDate: T0,
-      currentPeriodEnd: T0 + 30 * 86_400,
-      metadata: {},
-    });
+  const untaggedSub = (id: string) => untaggedSubscription(id, 'cus_other', T0);
   const untaggedInvoice = (id: string, sub: string) =>
     invoice({
       id,

@@ -4,7 +4,7 @@ import { lockIds } from '../src/ledger/lock-keys.js';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
 import { oneOff, recurring } from './support/histories.js';
 import { inOrder, ledgerSnapshot } from './support/ledger.js';
-import { deliver, event, type StripeEvent, subscription } from './support/stripe-events.js';
+import { deliver, event, type StripeEvent, untaggedSubscription } from './support/stripe-events.js';
 import { onPostgres } from './support/test-db.js';
 
 // Group commit (webhooks/event-groups.ts): on PostgreSQL, events waiting for a connection commit
@@ -74,25 +74,44 @@ describe.runIf(onPostgres)('webhook events under load', () => {
 
   it('events that read first, or are ignored, commit alone', async () => {
     const untagged = Array.from({ length: 10 }, (_, i) =>
-      event(
-        'customer.subscription.created',
-        subscription({
-          id: `sub_other${i}`,
-          customer: `cus_other${i}`,
-          status: 'active',
-          amount: 700,
-          interval: 'month',
-          startDate: T0,
-          currentPeriodEnd: T0 + 30 * 86_400,
-          metadata: {},
-        }),
-        { created: T0 + i },
-      ),
+      event('customer.subscription.created', untaggedSubscription(`sub_other${i}`, `cus_other${i}`, T0), {
+        created: T0 + i,
+      }),
     );
     const before = { ...ctx.deps.eventGroups!.counts };
     const answers = await burst(untagged);
     expect(answers.every((a) => a.status === 200 && a.outcome === 'ignored')).toBe(true);
     expect(ctx.deps.eventGroups!.counts).toEqual(before);
+  });
+});
+
+describe.runIf(onPostgres)('webhook events waiting for a transaction', () => {
+  it('give up after DATABASE_CONNECT_TIMEOUT_MS, answer 500 and are kept for retry', async () => {
+    await ctx.reset();
+    ctx.rebuild({ DATABASE_POOL_SIZE: '1', WEBHOOK_GROUP_SIZE: '8', DATABASE_CONNECT_TIMEOUT_MS: '300' });
+    const [first, second] = [oneOff(800, T0).events[0]!, oneOff(801, T0 + 1).events[0]!];
+    const [key] = lockIds([`customer:${first.data.object.customer}`]);
+    const other = new pg.Client({ connectionString: ctx.database.url! });
+    await other.connect();
+    try {
+      await other.query('select pg_advisory_lock($1::int8)', [String(key)]);
+      // The first takes the one transaction slot and waits for its key; the second queues behind it.
+      const firstAnswer = answer(first);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await answer(second)).toMatchObject({ status: 500 });
+      await other.query('select pg_advisory_unlock($1::int8)', [String(key)]);
+      expect(await firstAnswer).toMatchObject({ status: 200, outcome: 'processed' });
+    } finally {
+      await other.end();
+      ctx.rebuild({ DATABASE_POOL_SIZE: '1', WEBHOOK_GROUP_SIZE: '8' });
+    }
+    const stored = await ctx.database.db.selectFrom('stripe_events').select(['id', 'outcome']).orderBy('id').execute();
+    expect(Object.fromEntries(stored.map((r) => [r.id, r.outcome]))).toEqual({
+      [first.id]: 'processed',
+      [second.id]: 'failed',
+    });
+    // Stripe's retry, once there is room, goes through.
+    expect(await answer(second)).toMatchObject({ status: 200, outcome: 'processed' });
   });
 });
 

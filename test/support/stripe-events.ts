@@ -146,6 +146,20 @@ export function subscription(o: {
   });
 }
 
+/** A monthly subscription made outside this service: no `rd_source` tag. */
+export function untaggedSubscription(id: string, customer: string, startDate: number): Json {
+  return subscription({
+    id,
+    customer,
+    status: 'active',
+    amount: 700,
+    interval: 'month',
+    startDate,
+    currentPeriodEnd: startDate + 30 * 86_400,
+    metadata: {},
+  });
+}
+
 export function charge(o: {
   id: string;
   paymentIntent: string;
