@@ -85,10 +85,10 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     for (let attempt = 1; ; attempt++) {
       try {
         // Under load, with other events' effects in one transaction (webhooks/event-groups.ts).
-        const alone =
-          attempt === 1 && deps.eventGroups ? await effectAlone(handler, meta, now, parsed.data, prepared) : null;
-        if (alone) {
-          const statements = effectStatements(alone.ctes, alone.then);
+        const recorded =
+          attempt === 1 && deps.eventGroups ? await recordEffect(handler, meta, now, parsed.data, prepared) : null;
+        if (recorded) {
+          const statements = effectStatements(recorded.ctes, recorded.then);
           const outcome = await deps.eventGroups!.commit({ eventId: event.id, lockIds: locks, statements });
           return outcome === 'duplicate' ? 'duplicate' : 'processed';
         }
@@ -139,14 +139,19 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
  * (most events): run with a context that records it. Null for an event that reads before it writes
  * or is ignored; those take a transaction of their own, where the handler runs again.
  */
-async function effectAlone(
+interface RecordedEffect {
+  ctes: ReadonlyArray<Fragment | null>;
+  then?: Fragment | undefined;
+}
+
+async function recordEffect(
   handler: EventHandler,
   event: EventMeta,
   now: Date,
   object: unknown,
   prepared: unknown,
-): Promise<{ ctes: ReadonlyArray<Fragment | null>; then?: Fragment | undefined } | null> {
-  let effect: { ctes: ReadonlyArray<Fragment | null>; then?: Fragment | undefined } | null = null;
+): Promise<RecordedEffect | null> {
+  let effect: RecordedEffect | null = null;
   let read = false;
   const ctx: HandlerContext = {
     event,
