@@ -44,7 +44,8 @@ interface Waiting {
   effect: EventEffect;
   /** Goes in a transaction of its own: retried after a failed group, or failed recently. */
   alone: boolean;
-  timer: NodeJS.Timeout;
+  /** Set while it waits in the queue. */
+  timer?: NodeJS.Timeout;
   resolve(outcome: EffectOutcome): void;
   reject(err: unknown): void;
 }
@@ -85,21 +86,18 @@ export class EventGroups {
 
   commit(effect: EventEffect): Promise<EffectOutcome> {
     return new Promise((resolve, reject) => {
-      const w: Waiting = {
-        effect,
-        alone: this.failedRecently.has(effect.eventId),
-        timer: setTimeout(() => {
-          const at = this.queue.indexOf(w);
-          if (at === -1) return;
-          this.queue.splice(at, 1);
-          reject(new QueueTimeoutError(this.o.queueTimeoutMs));
-        }, this.o.queueTimeoutMs),
-        resolve,
-        reject,
-      };
-      w.timer.unref();
+      const w: Waiting = { effect, alone: this.failedRecently.has(effect.eventId), resolve, reject };
       this.queue.push(w);
       this.pump();
+      // Only a delivery that has to wait gets a deadline: one that found a connection free has none to miss.
+      if (!this.queue.includes(w)) return;
+      w.timer = setTimeout(() => {
+        const at = this.queue.indexOf(w);
+        if (at === -1) return;
+        this.queue.splice(at, 1);
+        reject(new QueueTimeoutError(this.o.queueTimeoutMs));
+      }, this.o.queueTimeoutMs);
+      w.timer.unref();
     });
   }
 
