@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class DataDirBusyError extends Error {
@@ -13,6 +13,33 @@ export class DataDirBusyError extends Error {
     );
     this.name = 'DataDirBusyError';
   }
+}
+
+/** The data folder can be read by users other than the service's own. */
+export class DataDirExposedError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly mode: number,
+  ) {
+    super(
+      `DATA_DIR ${dataDir} can be read by group or others (mode ${mode.toString(8).padStart(4, '0')}); ` +
+        `it holds supporters' data: run chmod 700 ${dataDir}`,
+    );
+    this.name = 'DataDirExposedError';
+  }
+}
+
+/**
+ * The embedded database holds supporters' e-mail addresses and names: its folder is created 0700
+ * and every file in it 0600, whatever the umask, and an existing folder that group or others can
+ * reach is refused. The process's umask becomes 077, so files the database writes later are the
+ * owner's only too (this process writes nothing anyone else should read).
+ */
+export function secureDataDir(dataDir: string): void {
+  process.umask(0o077);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) !== 0) throw new DataDirExposedError(dataDir, mode);
 }
 
 export interface DataDirLock {
@@ -35,7 +62,7 @@ function isAlive(pid: number): boolean {
  * An exclusive lock file (O_EXCL) names the holder; a lock left by a dead process is taken over.
  */
 export function lockDataDir(dataDir: string, holder: string): DataDirLock {
-  mkdirSync(dataDir, { recursive: true });
+  secureDataDir(dataDir);
   const path = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {

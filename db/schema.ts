@@ -50,8 +50,13 @@ export interface StripeEventsTable {
   api_version: string | null;
   created: Date;
   livemode: boolean;
-  /** The body exactly as received. */
-  payload: string;
+  /**
+   * The body exactly as received, kept only while the event is not processed (failed, for replay),
+   * and at most EVENT_PAYLOAD_RETENTION_DAYS; null once processed or ignored.
+   */
+  payload: string | null;
+  /** The ids of the Stripe objects the event names (its object and what that references). */
+  object_ids: ColumnType<string[], string[] | undefined, string[]>;
   received_at: Date;
   processed_at: Date | null;
   outcome: EventOutcome;
@@ -61,12 +66,14 @@ export interface StripeEventsTable {
 
 export interface SupportersTable {
   id: string;
-  email: string;
+  /** Null once erased (the row stays, so the ledger and its totals stay exact). */
+  email: string | null;
   name: string | null;
   name_version: string | null;
   stripe_customer_ids: ColumnType<string[], string[] | undefined, string[]>;
   created_at: Date;
   updated_at: Date;
+  erased_at: Nullable<Date>;
 }
 
 /** Which supporter a Stripe customer belongs to (one customer can have two: the donor changed e-mail). */
@@ -170,9 +177,19 @@ export interface RemindersTable {
 }
 
 export interface RateLimitCountersTable {
+  /** The limit's name and a keyed hash of what it counts (an IP address, an e-mail), never the value. */
   bucket: string;
   window_start: Date;
+  /** The end of the window: the row is deleted then. */
+  expires_at: Date;
   count: number;
+}
+
+/** Keys generated once and shared by every instance (the keyed hash of rate limits, unless RATE_LIMIT_SECRET is set). */
+export interface ServerSecretsTable {
+  name: string;
+  secret: string;
+  created_at: Date;
 }
 
 export type StaffRole = 'finance' | 'admin';
@@ -196,7 +213,8 @@ export interface AuditLogTable {
   filters: ColumnType<Record<string, unknown>, string, string>;
   row_count: Nullable<number>;
   completed: ColumnType<boolean, boolean | undefined, boolean>;
-  client_ip: string;
+  /** The staff member's address; cleared after AUDIT_IP_RETENTION_DAYS. */
+  client_ip: string | null;
   created_at: Date;
 }
 
@@ -211,6 +229,7 @@ export interface Database {
   payment_adjustments: PaymentAdjustmentsTable;
   reminders: RemindersTable;
   rate_limit_counters: RateLimitCountersTable;
+  server_secrets: ServerSecretsTable;
   staff_tokens: StaffTokensTable;
   audit_log: AuditLogTable;
 }

@@ -9,6 +9,7 @@ import { notFound, onError } from './http/errors-middleware.js';
 import { requestIds } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminSupporterRoutes } from './routes/admin-supporters.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
 import { donationOptionsRoutes } from './routes/donation-options.js';
 import { healthRoutes } from './routes/health.js';
@@ -57,6 +58,7 @@ export function createApp(deps: Deps) {
   app.route('/', reminderRoutes(deps));
   app.route('/', webhookRoutes(deps));
   app.route('/', adminRoutes(deps));
+  app.route('/', adminSupporterRoutes(deps));
   app.route('/', pageRoutes(deps));
 
   app.notFound(notFound);

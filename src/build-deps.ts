@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import type { Logger } from './logger.js';
+import { KeyedHash } from './privacy/keyed-hash.js';
 import { createMailer } from './reminders/mailer.js';
 import { createStripeClient } from './stripe/client.js';
 
@@ -35,6 +36,7 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     copyOut: database.copyOut,
     stripe,
     mailer: createMailer(config),
+    keyedHash: new KeyedHash(database.db, config.RATE_LIMIT_SECRET, () => clock.now()),
     clock,
     logger,
   };

@@ -146,11 +146,16 @@ const envSchema = z.object({
   REMINDER_RETRY_BASE_SECONDS: int(1, 86_400, 60),
   REMINDER_SEND_LEASE_SECONDS: int(10, 86_400, 300),
   REMINDER_DEFAULT_DAYS: int(1, 365, 30),
-  REMINDER_RETENTION_DAYS: int(0, 3650, 30),
   REMINDER_CONSENT_VERSION: optionalString.transform((v) => v ?? '1'),
   REMINDER_RATE_LIMIT_PER_EMAIL: int(1, 100_000, 3),
   REMINDER_RATE_LIMIT_PER_IP: int(1, 100_000, 10),
   REMINDER_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400, 3600),
+  RATE_LIMIT_SECRET: optionalString.refine(
+    (v) => v === undefined || v.length >= 32,
+    'must be at least 32 characters (e.g. openssl rand -base64 32)',
+  ),
+  EVENT_PAYLOAD_RETENTION_DAYS: int(1, 3650, 30),
+  AUDIT_IP_RETENTION_DAYS: int(0, 3650, 90),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()

@@ -6,6 +6,7 @@ import type { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import type { KeyedHash } from './privacy/keyed-hash.js';
 import type { Mailer } from './reminders/mailer.js';
 
 /** Everything the app needs, built once at start-up (src/server.ts) or by a test. */
@@ -23,6 +24,8 @@ export interface Deps {
   stripe: Stripe | undefined;
   /** Undefined when SMTP_URL is not set: reminder e-mails stay queued. */
   mailer: Mailer | undefined;
+  /** HMAC under the server's key: rate-limit counters and request fingerprints hold this, never the value. */
+  keyedHash: KeyedHash;
   clock: Clock;
   logger: Logger;
 }

@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   conflict: 409,
   idempotency_key_reused: 409,
   idempotency_request_in_progress: 409,
+  recurring_active: 409,
   payload_too_large: 413,
   rate_limited: 429,
   payment_provider_error: 502,

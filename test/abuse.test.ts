@@ -63,9 +63,15 @@ describe('card-testing defences on checkout creation', () => {
     // Another client is not affected; the spoofable left part of X-Forwarded-For is not trusted.
     expect((await checkout(gift, '203.0.113.2')).status).toBe(201);
     const counters = await ctx.database.db.selectFrom('rate_limit_counters').selectAll().execute();
-    expect(counters.map((r) => r.bucket).sort()).toEqual(['checkout:ip:203.0.113.1', 'checkout:ip:203.0.113.2']);
+    // One counter per client, keyed by a keyed hash of its address, never the address.
+    expect(counters.map((r) => r.count).sort()).toEqual([1, 4]);
+    for (const r of counters) expect(r.bucket).toMatch(/^checkout:ip:[\w-]{22}$/);
+    expect(JSON.stringify(counters)).not.toContain('203.0.113');
     ctx.clock.advance(600_000);
     expect((await checkout(gift, '203.0.113.1')).status).toBe(201);
+    // The ended window's counters went with the first request after it.
+    const now = await ctx.database.db.selectFrom('rate_limit_counters').select('count').execute();
+    expect(now).toEqual([{ count: 1 }]);
   });
 
   it('limits sessions per e-mail across IPs', async () => {

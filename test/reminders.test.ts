@@ -146,8 +146,10 @@ describe('delivery', () => {
     expect(cancel?.[1]).toHaveLength(43);
     expect(mail?.parsed.html).toContain(cancel?.[0]);
 
-    const row = (await reminders()).find((r) => r.email === 'reader@example.org');
-    expect(row).toMatchObject({ status: 'sent', attempts: 1 });
+    // Sent, so the address is gone: only the pending reminder still has one.
+    const row = (await reminders()).find((r) => r.status === 'sent');
+    expect(row).toMatchObject({ attempts: 1, email: null });
+    expect((await reminders()).map((r) => r.email)).toEqual([null, 'later@example.org']);
     expect(row?.sent_at).toEqual(new Date('2026-12-01T09:00:00Z'));
     expect(row?.cancel_token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.cancel_token_hash).not.toContain(cancel?.[1]);
@@ -326,19 +328,22 @@ describe('conversion: reminders that know about gifts', () => {
 });
 
 describe('privacy and abuse', () => {
-  it('the address is erased once the retention period after closing has passed; dates and outcome stay', async () => {
+  it('the address is kept only while the reminder is pending: sending erases it; dates and outcome stay', async () => {
     await signUp(emailReminder({ remindAt: '2026-12-01' }));
-    ctx.clock.set('2026-12-01T09:00:00Z');
+    ctx.clock.set('2026-11-30T09:00:00Z');
     await sendDueReminders(ctx.deps);
-    ctx.clock.set('2026-12-30T09:00:00Z');
-    expect((await sendDueReminders(ctx.deps)).erased).toBe(0);
     expect((await reminders())[0]?.email).toBe('reader@example.org');
-    ctx.clock.set('2026-12-31T09:00:01Z');
-    expect((await sendDueReminders(ctx.deps)).erased).toBe(1);
+    ctx.clock.set('2026-12-01T09:00:00Z');
+    expect(await sendDueReminders(ctx.deps)).toMatchObject({ sent: 1 });
     const [row] = await reminders();
     expect(row).toMatchObject({ email: null, status: 'sent' });
     expect(row?.sent_at).toEqual(new Date('2026-12-01T09:00:00Z'));
-    expect(row?.email_erased_at).toEqual(new Date('2026-12-31T09:00:01Z'));
+    expect(row?.email_erased_at).toEqual(new Date('2026-12-01T09:00:00Z'));
+    // A closed reminder that still has an address (closed by an older version) loses it at the next sweep.
+    await ctx.database.db.updateTable('reminders').set({ email: 'reader@example.org' }).execute();
+    ctx.clock.set('2026-12-01T09:01:00Z');
+    expect((await sendDueReminders(ctx.deps)).erased).toBe(1);
+    expect((await reminders())[0]?.email).toBeNull();
   });
 
   it('limits sign-ups per e-mail and per IP per hour, counted in the database, with Retry-After', async () => {

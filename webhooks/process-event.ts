@@ -45,12 +45,12 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
 
   if (event.livemode !== config.stripeLivemode) {
     log.warn({ ...about, livemode: event.livemode }, 'event mode does not match STRIPE_SECRET_KEY; ignored');
-    await storeIgnored(db, event, rawBody, now, `livemode ${event.livemode} does not match the configured key`);
+    await storeIgnored(db, event, now, `livemode ${event.livemode} does not match the configured key`);
     return 'ignored';
   }
   const handler = HANDLERS[event.type];
   if (!handler) {
-    await storeIgnored(db, event, rawBody, now, 'event type not handled');
+    await storeIgnored(db, event, now, 'event type not handled');
     return 'ignored';
   }
   if (event.api_version && event.api_version !== Stripe.API_VERSION) {
@@ -77,7 +77,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     const prepared = handler.prepare ? await handler.prepare(parsed.data, deps) : undefined;
     const locks = lockIds([`event:${event.id}`, ...handler.lockKeys(parsed.data, prepared)]);
     const effectStatements = (ctes: ReadonlyArray<Fragment | null>, then?: Fragment | undefined) => {
-      const parts = [sql`claim as (${claimQuery(event, rawBody, now)})`, ...ctes.filter((c) => c !== null)];
+      const parts = [sql`claim as (${claimQuery(event, now)})`, ...ctes.filter((c) => c !== null)];
       // A repeat stops the statement in the database, which rolls its effect back.
       const statement = compile(sql`${PREPARED} with ${join(parts)} select ${STOP_A_REPEAT} as go`);
       return then ? [statement, compile(then)] : [statement];
@@ -105,7 +105,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
             };
             const result = await handler.apply(ctx, parsed.data, prepared);
             if (result.outcome === 'ignored') {
-              const [claimed] = await tx.commit(compile(claimQuery(event, rawBody, now, result.reason)));
+              const [claimed] = await tx.commit(compile(claimQuery(event, now, result.reason)));
               // Only the event's own row was written, and it was not: a repeat.
               if (claimed!.length === 0) return 'duplicate';
               log.info({ ...about, reason: result.reason }, 'event ignored');

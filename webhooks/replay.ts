@@ -17,6 +17,15 @@ export interface ReplayResult {
 export async function replayEvents(deps: Deps, filter: { since?: Date; id?: string }): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   for (const row of await failedEvents(deps.db, filter)) {
+    if (row.processed_at) {
+      results.push({ id: row.id, type: row.type, outcome: 'duplicate' });
+      continue;
+    }
+    if (row.payload === null) {
+      // Dropped after EVENT_PAYLOAD_RETENTION_DAYS or by an erasure: only Stripe's event list has it now.
+      results.push({ id: row.id, type: row.type, outcome: 'failed', error: 'its body is no longer kept' });
+      continue;
+    }
     const event = eventEnvelope.safeParse(parseEventJson(row.payload));
     if (!event.success) {
       results.push({ id: row.id, type: row.type, outcome: 'failed', error: 'stored payload is not a Stripe event' });

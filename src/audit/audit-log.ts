@@ -7,7 +7,8 @@ export interface AuditStart {
   tokenName: string;
   endpoint: string;
   filters: Record<string, unknown>;
-  clientIp: string;
+  /** The staff client's address; null for the command line. */
+  clientIp: string | null;
   at: Date;
 }
 

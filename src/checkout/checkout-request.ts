@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Frequency } from '../../db/schema.js';
 import { formatMinorUnits } from '../currencies.js';
 import { type DonationOptions, FREQUENCIES, findCurrency } from '../donation-options.js';
 import { invalid } from '../errors.js';
+import type { KeyedHash } from '../privacy/keyed-hash.js';
 
 export interface CheckoutRequest {
   frequency: Frequency;
@@ -115,10 +115,13 @@ export function parseCheckoutRequest(
   return r;
 }
 
-/** Stable across key order and case differences the parser normalises away. */
-export function requestFingerprint(request: object): string {
+/**
+ * Stable across key order and case differences the parser normalises away. Keyed, because the
+ * request holds the reader's e-mail: an idempotency record must not let anyone confirm a guess.
+ */
+export function requestFingerprint(request: object, keyed: KeyedHash): Promise<string> {
   const entries = Object.entries(request)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : 1));
-  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+  return keyed.digest('idempotency', JSON.stringify(entries));
 }

@@ -31,7 +31,11 @@ export function requireStripe(deps: Pick<Deps, 'stripe'>): Stripe {
 }
 
 /** Maps a failed Stripe call to our error shape, logging Stripe's request id (never the key). */
-export function stripeFailure(err: unknown, logger: Logger): unknown {
+export function stripeFailure(
+  err: unknown,
+  logger: Logger,
+  message = 'The payment provider could not start the checkout; please try again',
+): unknown {
   if (err instanceof StripeDeadlineExceeded) {
     logger.warn({ deadlineMs: err.deadlineMs }, 'stripe call timed out');
     return new ApiError('payment_provider_timeout', 'The payment provider did not answer in time; please try again');
@@ -41,10 +45,7 @@ export function stripeFailure(err: unknown, logger: Logger): unknown {
       { stripeRequestId: err.requestId, stripeType: err.type, stripeCode: err.code, statusCode: err.statusCode },
       'stripe call failed',
     );
-    return new ApiError(
-      'payment_provider_error',
-      'The payment provider could not start the checkout; please try again',
-    );
+    return new ApiError('payment_provider_error', message);
   }
   return err;
 }
@@ -69,7 +70,7 @@ export async function createCheckout(
     const claim = await claimIdempotencyKey(db, {
       scope: SCOPE,
       key: idempotencyKey,
-      requestHash: requestFingerprint(request),
+      requestHash: await requestFingerprint(request, deps.keyedHash),
       newResourceId: checkoutId,
       now,
       lockedUntil: new Date(now.getTime() + config.STRIPE_TIMEOUT_MS + 5_000),

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
-import { hashed, hit } from '../rate-limit/fixed-window.js';
+import { hit } from '../rate-limit/fixed-window.js';
 import { verifyCaptcha } from './captcha.js';
 import { parseCheckoutRequest } from './checkout-request.js';
 import { createCheckout } from './create-checkout.js';
@@ -25,16 +25,11 @@ export async function startCheckout(deps: Deps, a: CheckoutAttempt) {
   const windowSeconds = config.CHECKOUT_RATE_LIMIT_WINDOW_SECONDS;
   await hit(
     db,
+    deps.keyedHash,
     [
-      { bucket: `checkout:ip:${a.ip}`, max: config.CHECKOUT_RATE_LIMIT_PER_IP, windowSeconds },
+      { name: 'checkout:ip', value: a.ip, max: config.CHECKOUT_RATE_LIMIT_PER_IP, windowSeconds },
       ...(request.email
-        ? [
-            {
-              bucket: `checkout:email:${hashed(request.email)}`,
-              max: config.CHECKOUT_RATE_LIMIT_PER_EMAIL,
-              windowSeconds,
-            },
-          ]
+        ? [{ name: 'checkout:email', value: request.email, max: config.CHECKOUT_RATE_LIMIT_PER_EMAIL, windowSeconds }]
         : []),
     ],
     clock.now(),

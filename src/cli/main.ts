@@ -2,13 +2,15 @@ import { parseArgs } from 'node:util';
 import type { StaffRole } from '../../db/schema.js';
 import { HANDLED_EVENT_TYPES } from '../../webhooks/handlers/index.js';
 import { replayEvents } from '../../webhooks/replay.js';
-import { listAudit } from '../audit/audit-log.js';
+import { finishAudit, listAudit, startAudit } from '../audit/audit-log.js';
 import { buildDeps } from '../build-deps.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { openConfiguredDatabase } from '../database.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../logger.js';
+import { applyRetention } from '../privacy/retention.js';
+import { eraseSupporter, RecurringActive, supporterRecord } from '../privacy/supporter-data.js';
 import { fatal } from '../process-exit.js';
 import { sendDueReminders } from '../reminders/send-due.js';
 import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
@@ -20,7 +22,11 @@ commands:
   webhooks events                          the Stripe event types to subscribe the endpoint to, one per line
   webhooks replay [--since ISO] [--id evt_...]
                                            re-process stored events that failed (all, since a time, or one)
-  reminders send-due                       send due reminder e-mails once (for cron), erase expired addresses
+  reminders send-due                       one sweep (for cron): send due reminder e-mails, then privacy sweep
+  privacy sweep                            delete what is past its retention (README, Privacy), once (for cron)
+  supporters show --email EMAIL            everything held about that person, as JSON (GDPR access request)
+  supporters erase --email EMAIL [--cancel-recurring] [--delete-stripe-customer]
+                                           erase that person's e-mail and name everywhere (GDPR erasure)
   tokens create --name NAME --role finance|admin
                                            create a staff token; it is printed once, alone on the last line
   tokens list                              list staff tokens (never their secrets)
@@ -72,7 +78,19 @@ function parseAuditList(args: string[]) {
   return limit;
 }
 
+function parseEmail(args: string[], flags: string[] = []) {
+  const options = Object.fromEntries(flags.map((f) => [f, { type: 'boolean' as const }]));
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, ...options } });
+  const email = typeof values.email === 'string' ? values.email.trim().toLowerCase() : '';
+  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new UsageError('needs --email ADDRESS');
+  return { email, flags: values as Record<string, unknown> };
+}
+
 const iso = (d: Date | null) => d?.toISOString() ?? '-';
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Staff actions from the command line are audited too; there is no token, so this name stands for it. */
+const CLI_AUDIT = { tokenId: null, tokenName: 'command line', clientIp: null };
 
 const commands: Record<string, Command<any>> = {
   'tokens create': {
@@ -148,6 +166,88 @@ const commands: Record<string, Command<any>> = {
       );
       deps!.mailer?.close();
       return r.failed > 0 ? 1 : 0;
+    },
+  },
+  'privacy sweep': {
+    database: true,
+    async run(_args, deps) {
+      const r = await applyRetention(deps!);
+      out(
+        `reminder addresses erased ${r.reminderEmails}, event bodies dropped ${r.eventBodies}, ` +
+          `rate-limit counters deleted ${r.rateLimitCounters}, idempotency records deleted ${r.idempotencyRecords}, ` +
+          `audit addresses cleared ${r.auditAddresses}`,
+      );
+      return 0;
+    },
+  },
+  'supporters show': {
+    database: true,
+    parse: (args: string[]) => parseEmail(args).email,
+    async run(email: string, deps) {
+      const record = await supporterRecord(deps!.db, email);
+      const auditId = await startAudit(deps!.db, {
+        ...CLI_AUDIT,
+        endpoint: 'supporters show',
+        filters: { supporterId: record?.supporter?.id ?? null, found: record !== undefined },
+        at: deps!.clock.now(),
+      });
+      await finishAudit(deps!.db, auditId, record ? 1 : 0, true);
+      if (!record) {
+        process.stderr.write('reader-donations: nothing is held for that e-mail address\n');
+        return 1;
+      }
+      out(JSON.stringify(record, null, 2));
+      return 0;
+    },
+  },
+  'supporters erase': {
+    database: true,
+    parse: (args: string[]) => {
+      const { email, flags } = parseEmail(args, ['cancel-recurring', 'delete-stripe-customer']);
+      return {
+        email,
+        cancelRecurring: flags['cancel-recurring'] === true,
+        deleteStripeCustomer: flags['delete-stripe-customer'] === true,
+      };
+    },
+    async run({ email, ...options }: { email: string; cancelRecurring: boolean; deleteStripeCustomer: boolean }, deps) {
+      const d = deps!;
+      const record = await supporterRecord(d.db, email);
+      if (!record) {
+        process.stderr.write('reader-donations: nothing is held for that e-mail address\n');
+        return 1;
+      }
+      const auditId = await startAudit(d.db, {
+        ...CLI_AUDIT,
+        endpoint: 'supporters erase',
+        filters: { supporterId: record.supporter?.id ?? null, ...options },
+        at: d.clock.now(),
+      });
+      const stripe = () => {
+        if (!d.stripe) throw new UsageError('STRIPE_SECRET_KEY is needed to cancel or delete at Stripe');
+        return d.stripe;
+      };
+      try {
+        const r = await eraseSupporter(d, email, options, stripe);
+        if (!r) return 1;
+        await finishAudit(d.db, auditId, 1, true);
+        out(
+          `${r.supporterErased ? `erased supporter ${r.supporterId}` : 'no supporter record'}: ` +
+            `${plural(r.recurringCanceled, 'recurring donation')} canceled at Stripe, ` +
+            `${plural(r.stripeCustomersDeleted, 'Stripe customer')} deleted, ` +
+            `${plural(r.remindersErased, 'reminder')} erased, ` +
+            `${plural(r.eventBodiesDropped, 'stored event body')} dropped`,
+        );
+        return 0;
+      } catch (err) {
+        if (err instanceof RecurringActive) {
+          process.stderr.write(
+            `reader-donations: ${err.message.replace('(cancelRecurring)', 'with --cancel-recurring')}\n`,
+          );
+          return 1;
+        }
+        throw err;
+      }
     },
   },
   'db migrate': {

@@ -14,10 +14,11 @@ const nameWins = sql`excluded.name is not null and (supporters.name_version is n
 
 /**
  * Finds or creates the supporter for an e-mail (matched lower-cased) and records the Stripe
- * customer id; returns its id. A query to use as a CTE in an event's one statement.
+ * customer id; returns its id. With `unless`, a condition that skips it (then it returns nothing).
+ * A query to use as a CTE in an event's one statement.
  */
-export function upsertSupporterQuery(f: SupporterFacts): Fragment {
-  const row = insertInto('supporters', {
+export function upsertSupporterQuery(f: SupporterFacts, unless?: Fragment): Fragment {
+  const values = {
     id: randomUUID(),
     email: f.email.trim().toLowerCase(),
     name: f.name,
@@ -25,7 +26,7 @@ export function upsertSupporterQuery(f: SupporterFacts): Fragment {
     stripe_customer_ids: f.stripeCustomerId ? [f.stripeCustomerId] : [],
     created_at: f.now,
     updated_at: f.now,
-  });
+  };
   const merged = assignments('supporters', {
     name: sql`case when ${nameWins} then excluded.name else supporters.name end`,
     name_version: sql`case when ${nameWins} then excluded.name_version else supporters.name_version end`,
@@ -36,7 +37,26 @@ export function upsertSupporterQuery(f: SupporterFacts): Fragment {
       else array(select distinct unnest(supporters.stripe_customer_ids || excluded.stripe_customer_ids) order by 1) end`,
     updated_at: sql`excluded.updated_at`,
   });
+  const row = unless
+    ? sql`insert into supporters (id, email, name, name_version, stripe_customer_ids, created_at, updated_at)
+        select ${values.id}::uuid, ${values.email}::text, ${values.name}::text, ${values.name_version}::text,
+          ${values.stripe_customer_ids}::text[], ${values.created_at}::timestamptz, ${values.updated_at}::timestamptz
+        where not ${unless}`
+    : insertInto('supporters', values);
   return sql`${row} on conflict (email) do update set ${merged} returning id`;
+}
+
+/**
+ * The erased supporter this customer belongs to, unless the e-mail is a live supporter's: events
+ * for an erased donor's customers (a renewal, a refund) still reach the ledger through the row
+ * that stays, and never bring its e-mail or name back (a query).
+ */
+function erasedSupporterQuery(email: string, customerId: string): Fragment {
+  return sql`select c.supporter_id as id from supporter_customers c
+    where c.stripe_customer_id = ${customerId}
+      and exists (select 1 from supporters s where s.id = c.supporter_id and s.erased_at is not null)
+      and not exists (select 1 from supporters s where s.email = ${email.trim().toLowerCase()})
+    order by c.supporter_id limit 1`;
 }
 
 /** The supporter a Stripe customer belongs to, if an event has told us its e-mail yet (a query). */
@@ -52,16 +72,19 @@ export function supporterForCustomerQuery(customerId: string | null): Fragment {
 
 /**
  * The `supporter` CTE of an event's statement: by the event's e-mail when it has one (recording
- * its Stripe customer as this supporter's), else by its Stripe customer, else none. Other CTEs read
- * it as `supporterId`.
+ * its Stripe customer as this supporter's), except that a customer of an erased supporter stays
+ * with that row; else by its Stripe customer, else none. Other CTEs read it as `supporterId`.
  */
 export function supporterCte(f: Omit<SupporterFacts, 'email'> & { email: string | null }): Fragment {
   if (f.email) {
-    const supporter = sql`supporter as (${upsertSupporterQuery({ ...f, email: f.email })})`;
-    if (!f.stripeCustomerId) return supporter;
-    return sql`${supporter}, supporter_customer as (
-      insert into supporter_customers (stripe_customer_id, supporter_id) select ${f.stripeCustomerId}, id from supporter
-      on conflict do nothing)`;
+    if (!f.stripeCustomerId) return sql`supporter as (${upsertSupporterQuery({ ...f, email: f.email })})`;
+    const upserted = upsertSupporterQuery({ ...f, email: f.email }, sql`exists (select 1 from erased_supporter)`);
+    return sql`erased_supporter as (${erasedSupporterQuery(f.email, f.stripeCustomerId)}),
+      supporter_upserted as (${upserted}),
+      supporter as (select id from supporter_upserted union all select id from erased_supporter),
+      supporter_customer as (
+        insert into supporter_customers (stripe_customer_id, supporter_id) select ${f.stripeCustomerId}, id from supporter
+        on conflict do nothing)`;
   }
   if (f.stripeCustomerId) return sql`supporter as (${supporterForCustomerQuery(f.stripeCustomerId)})`;
   return sql`supporter as (select null::uuid as id)`;

@@ -86,7 +86,9 @@ export function convertRemindersQuery(
     ...(who.readerId ? [q`reader_id = ${who.readerId}`] : []),
   ];
   if (matches.length === 0) return null;
-  return q`update reminders set status = 'converted', converted_at = ${at}, closed_at = ${now}, updated_at = ${now}
+  // A closed reminder has no use for the address: it goes in the same statement.
+  return q`update reminders set status = 'converted', converted_at = ${at}, closed_at = ${now}, updated_at = ${now},
+      email = null, email_erased_at = case when email is null then email_erased_at else ${now}::timestamptz end
     where status = 'pending' and (${join(matches, ' or ')})`;
 }
 
@@ -113,6 +115,9 @@ export async function claimDueReminders(
   return result.rows;
 }
 
+/** What closing a reminder does to its address: kept only while the reminder is pending. */
+const ERASED = (now: Date) => ({ email: null, email_erased_at: now });
+
 /**
  * A claim whose lease ran out means a sweeper died mid-send: the e-mail may have gone out, so the
  * reminder is closed as failed rather than risk sending it twice.
@@ -126,6 +131,7 @@ export async function failAbandonedClaims(db: Kysely<Database>, now: Date): Prom
       claimed_until: null,
       closed_at: now,
       updated_at: now,
+      ...ERASED(now),
     })
     .where('status', '=', 'sending')
     .where('claimed_until', '<', now)
@@ -140,7 +146,15 @@ export async function setCancelTokenHash(db: Kysely<Database>, id: string, hash:
 export async function markReminderSent(db: Kysely<Database>, id: string, now: Date) {
   await db
     .updateTable('reminders')
-    .set({ status: 'sent', sent_at: now, closed_at: now, claimed_until: null, last_error: null, updated_at: now })
+    .set({
+      status: 'sent',
+      sent_at: now,
+      closed_at: now,
+      claimed_until: null,
+      last_error: null,
+      updated_at: now,
+      ...ERASED(now),
+    })
     .where('id', '=', id)
     .where('status', '=', 'sending')
     .execute();
@@ -164,16 +178,13 @@ export async function markReminderRetry(
 export async function markReminderFailed(db: Kysely<Database>, id: string, error: string, now: Date) {
   await db
     .updateTable('reminders')
-    .set({ status: 'failed', closed_at: now, claimed_until: null, last_error: error, updated_at: now })
+    .set({ status: 'failed', closed_at: now, claimed_until: null, last_error: error, updated_at: now, ...ERASED(now) })
     .where('id', '=', id)
     .where('status', '=', 'sending')
     .execute();
 }
 
-/**
- * Cancels by token: the reader asked us to stop, so the reminder closes (if still open) and the
- * address is erased at once rather than after the retention period. Undefined for an unknown token.
- */
+/** Cancels by token: the reminder closes (if still open) and its address is erased. False for an unknown token. */
 export async function cancelReminder(db: Kysely<Database>, tokenHash: string, now: Date): Promise<boolean> {
   const row = await db
     .updateTable('reminders')
@@ -192,14 +203,16 @@ export async function cancelReminder(db: Kysely<Database>, tokenHash: string, no
   return row !== undefined;
 }
 
-/** Erases the address of reminders closed before the cutoff; dates and outcome stay for the figures. */
-export async function eraseClosedReminderEmails(db: Kysely<Database>, closedBefore: Date, now: Date): Promise<number> {
+/**
+ * Erases the address of any closed reminder that still has one (closed by an instance of an older
+ * version during a rolling upgrade); dates and outcome stay for the figures.
+ */
+export async function eraseClosedReminderEmails(db: Kysely<Database>, now: Date): Promise<number> {
   const result = await db
     .updateTable('reminders')
     .set({ email: null, email_erased_at: now, updated_at: now })
     .where('email', 'is not', null)
     .where('closed_at', 'is not', null)
-    .where('closed_at', '<=', closedBefore)
     .where('status', 'in', ['sent', 'failed', 'cancelled', 'converted'])
     .executeTakeFirst();
   return Number(result.numUpdatedRows);

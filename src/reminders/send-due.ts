@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { errorFields } from '../logger.js';
-import { purgeCounters } from '../rate-limit/fixed-window.js';
+import { applyRetention, type RetentionResult } from '../privacy/retention.js';
 import { reminderEmail } from './reminder-email.js';
 import {
   claimDueReminders,
-  eraseClosedReminderEmails,
   failAbandonedClaims,
   markReminderFailed,
   markReminderRetry,
@@ -18,7 +17,10 @@ export interface SweepResult {
   retried: number;
   failed: number;
   interrupted: number;
+  /** Reminder addresses erased past their retention (one part of `retention`). */
   erased: number;
+  /** What the sweep's retention step deleted (README, Privacy). */
+  retention: RetentionResult;
   /** False without SMTP_URL: due reminders stay queued. */
   mailEnabled: boolean;
 }
@@ -31,7 +33,8 @@ const withoutAddresses = (message: string) => message.replace(/[^\s<>"']+@[^\s<>
 
 /**
  * One sweep: sends due reminders (each exactly once, also with several sweepers at the same
- * moment), retries failed sends with backoff, erases addresses past retention, drops old counters.
+ * moment), retries failed sends with backoff, then deletes what is past its retention
+ * (src/privacy/retention.ts).
  */
 export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
   const { db, config, clock, mailer } = deps;
@@ -42,6 +45,7 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
     failed: 0,
     interrupted: 0,
     erased: 0,
+    retention: { reminderEmails: 0, eventBodies: 0, rateLimitCounters: 0, idempotencyRecords: 0, auditAddresses: 0 },
     mailEnabled: Boolean(mailer),
   };
   const now = clock.now();
@@ -81,13 +85,11 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
       if (claimed.length < config.REMINDER_BATCH_SIZE) break;
     }
   }
-  const retentionMs = config.REMINDER_RETENTION_DAYS * 86_400_000;
-  result.erased = await eraseClosedReminderEmails(db, new Date(now.getTime() - retentionMs), now);
-  // Counters of windows long over are of no further use.
-  const longestWindowMs = config.REMINDER_RATE_LIMIT_WINDOW_SECONDS * 1000;
-  await purgeCounters(db, new Date(now.getTime() - 2 * Math.max(longestWindowMs, 3_600_000)));
-  if (result.sent || result.retried || result.failed || result.interrupted || result.erased) {
-    log.info(result, 'reminder sweep');
+  result.retention = await applyRetention(deps);
+  result.erased = result.retention.reminderEmails;
+  const { rateLimitCounters: _, ...kept } = result.retention;
+  if (result.sent || result.retried || result.failed || result.interrupted || Object.values(kept).some(Boolean)) {
+    log.info(result, 'sweep');
   }
   return result;
 }

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { hashed, hit } from '../rate-limit/fixed-window.js';
+import { hit } from '../rate-limit/fixed-window.js';
 import { parseReminderRequest } from './reminder-request.js';
 import { upsertReminder } from './reminders-queries.js';
 
@@ -14,16 +14,11 @@ export async function signUpForReminder(deps: Deps, body: Record<string, unknown
   const windowSeconds = config.REMINDER_RATE_LIMIT_WINDOW_SECONDS;
   await hit(
     db,
+    deps.keyedHash,
     [
-      { bucket: `reminder:ip:${ip}`, max: config.REMINDER_RATE_LIMIT_PER_IP, windowSeconds },
+      { name: 'reminder:ip', value: ip, max: config.REMINDER_RATE_LIMIT_PER_IP, windowSeconds },
       ...(request.email
-        ? [
-            {
-              bucket: `reminder:email:${hashed(request.email)}`,
-              max: config.REMINDER_RATE_LIMIT_PER_EMAIL,
-              windowSeconds,
-            },
-          ]
+        ? [{ name: 'reminder:email', value: request.email, max: config.REMINDER_RATE_LIMIT_PER_EMAIL, windowSeconds }]
         : []),
     ],
     now,

@@ -72,6 +72,8 @@ export async function createTestContext(env: Record<string, string | undefined> 
       stripe.sessions.clear();
       stripe.invoicePayments.length = 0;
       stripe.charges.clear();
+      stripe.subscriptions.clear();
+      stripe.customers.clear();
       stripe.clearFaults();
       logs.length = 0;
       clock.set(TEST_NOW);

@@ -49,6 +49,10 @@ export class StripeEmulator {
   /** Which invoice each PaymentIntent paid, as GET /v1/invoice_payments reports it. */
   readonly invoicePayments: Array<{ invoice: string; payment_intent: string }> = [];
   readonly charges = new Map<string, { id: string; payment_intent: string | null }>();
+  /** Subscriptions by id: made by "Pay", or put here by a test. */
+  readonly subscriptions = new Map<string, Json>();
+  /** Customers by id: made by "Pay", or put here by a test. */
+  readonly customers = new Map<string, Json>();
   readonly #faults: Fault[] = [];
   readonly #idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   #server: Server | undefined;
@@ -203,6 +207,21 @@ export class StripeEmulator {
       const found = this.charges.get(chargeMatch[1]!);
       if (found) return [200, { object: 'charge', ...found }];
     }
+    const subscriptionMatch = /^\/v1\/subscriptions\/(\w+)$/.exec(path);
+    const subscription = subscriptionMatch && this.subscriptions.get(subscriptionMatch[1]!);
+    if (subscription && method === 'GET') return [200, subscription];
+    if (subscription && method === 'DELETE') return [200, this.#cancelSubscription(subscription)];
+    const customerMatch = /^\/v1\/customers\/(\w+)$/.exec(path);
+    const customer = customerMatch && this.customers.get(customerMatch[1]!);
+    if (customer && method === 'GET') return [200, customer];
+    if (customer && method === 'DELETE') {
+      // Stripe cancels a deleted customer's subscriptions at once.
+      for (const sub of this.subscriptions.values()) {
+        if (sub.customer === customer.id && sub.status !== 'canceled') this.#cancelSubscription(sub);
+      }
+      this.customers.delete(String(customer.id));
+      return [200, { id: customer.id, object: 'customer', deleted: true }];
+    }
     const get = /^\/v1\/checkout\/sessions\/([\w]+)$/.exec(path);
     if (method === 'GET' && get) {
       const session = this.sessions.get(get[1]!);
@@ -215,6 +234,17 @@ export class StripeEmulator {
       404,
       { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such resource: ${path}` } },
     ];
+  }
+
+  /** Cancels now, as DELETE /v1/subscriptions/:id does, and sends customer.subscription.deleted. */
+  #cancelSubscription(sub: Json): Json {
+    const now = Math.floor(Date.now() / 1000);
+    Object.assign(sub, { status: 'canceled', canceled_at: now, ended_at: now });
+    sub.cancellation_details = { ...sub.cancellation_details, reason: 'cancellation_requested' };
+    const snapshot = structuredClone(sub);
+    // Stripe sends the event after it answers; a failed delivery is Stripe's to retry, not the caller's error.
+    setImmediate(() => void this.#deliver(event('customer.subscription.deleted', snapshot, now)).catch(() => {}));
+    return sub;
   }
 
   /** GET shows the test checkout; POST action=pay completes it and sends the events, action=cancel goes back. */
@@ -245,6 +275,7 @@ export class StripeEmulator {
   async #pay(session: Json, email: string, name: string | null): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     const customer = id('cus');
+    this.customers.set(customer, { id: customer, object: 'customer', email, name, created: now, livemode: false });
     Object.assign(session, {
       status: 'complete',
       payment_status: 'paid',
@@ -262,12 +293,19 @@ export class StripeEmulator {
       const amount = Number(price.unit_amount);
       const currency = String(price.currency);
       session.subscription = subscription;
+      const created = subscriptionObject({
+        id: subscription,
+        customer,
+        amount,
+        currency,
+        interval,
+        metadata,
+        now,
+        periodEnd,
+      });
+      this.subscriptions.set(subscription, created);
       events.push(
-        event(
-          'customer.subscription.created',
-          subscriptionObject({ id: subscription, customer, amount, currency, interval, metadata, now, periodEnd }),
-          now,
-        ),
+        event('customer.subscription.created', structuredClone(created), now),
         event(
           'invoice.paid',
           firstInvoiceObject({ subscription, customer, email, name, amount, currency, metadata, now, periodEnd }),
