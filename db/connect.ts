@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type CopyOut, copyOut } from './copy-out.js';
-import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import { type DataDirLock, lockDataDir, restrictDataDir } from './data-dir-lock.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { prepareMarkedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
@@ -67,6 +67,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
   if (target.dataDir !== undefined) lock = lockDataDir(target.dataDir, target.holder);
   try {
     const pglite = await PGlite.create(target.dataDir === undefined ? {} : { dataDir: target.dataDir });
+    if (target.dataDir !== undefined) restrictDataDir(target.dataDir);
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     return {
       db,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class DataDirBusyError extends Error {
@@ -40,6 +40,23 @@ export function secureDataDir(dataDir: string): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const mode = statSync(dataDir).mode & 0o777;
   if ((mode & 0o077) !== 0) throw new DataDirExposedError(dataDir, mode);
+}
+
+/**
+ * Makes every file under the folder the owner's only (0600, folders 0700). PGlite writes the files
+ * of a new database with mode 0666 whatever the umask; the files PostgreSQL creates afterwards (new
+ * tables, WAL segments) it opens 0600 itself. Run after the database is created or opened.
+ */
+export function restrictDataDir(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      chmodSync(path, 0o700);
+      restrictDataDir(path);
+    } else if (entry.isFile() && (statSync(path).mode & 0o077) !== 0) {
+      chmodSync(path, 0o600);
+    }
+  }
 }
 
 export interface DataDirLock {

@@ -30,6 +30,8 @@ const ROUTES: Array<{ method: 'GET' | 'POST'; path: string; auth?: boolean; form
   { method: 'GET', path: '/admin/tokens', auth: true },
   { method: 'POST', path: '/admin/tokens', auth: true },
   { method: 'POST', path: '/admin/tokens/x/revoke', auth: true },
+  { method: 'GET', path: '/admin/supporters', auth: true },
+  { method: 'POST', path: '/admin/supporters/erase', auth: true },
   { method: 'GET', path: '/donate' },
   { method: 'POST', path: '/donate', form: true },
   { method: 'POST', path: '/donate/remind', form: true },
@@ -66,6 +68,8 @@ const KEYS = [
   'type',
   'data',
   'captchaToken',
+  'cancelRecurring',
+  'deleteStripeCustomer',
 ];
 const key = fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 12 }));
 const scalar = fc.oneof(

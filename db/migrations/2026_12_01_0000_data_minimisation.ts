@@ -13,7 +13,8 @@ import { type Kysely, sql } from 'kysely';
  * - Idempotency records are fingerprinted with the same keyed hash; the old ones, fingerprinted
  *   without a key, go (a retry across the upgrade at worst opens a second checkout page).
  * - A reminder keeps its address only while pending: closed ones lose it now.
- * - An audit row keeps the staff client's address for AUDIT_IP_RETENTION_DAYS.
+ * - An audit row keeps the staff client's address for AUDIT_IP_RETENTION_DAYS, and a checkout or
+ *   reminder the browser's reader id for READER_ID_RETENTION_DAYS after it is done with.
  *
  * Measured on PostgreSQL 15 (2 cores): 1,000,000 processed events of about 2.6 KB each take about
  * 80 s, most of it reading the bodies for their object ids; every other table is untouched or
@@ -23,26 +24,24 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table stripe_events alter column payload drop not null`.execute(db);
   await sql`alter table stripe_events add column object_ids text[] not null default '{}'`.execute(db);
   // The ids of data.object and of what it references (a reference is an id, or an expanded object
-  // with one), read as jsonb where the body parses as jsonb. A body with an escaped NUL or a lone surrogate does
-  // not: those few are read in JavaScript below.
+  // with one). Bodies without any \u escape are read as jsonb, each parsed once (materialized); the
+  // others (jsonb refuses an escaped NUL or a lone surrogate) are read in JavaScript, a batch at a time.
   const ref = (path: string) => `coalesce(o #>> '{${path},id}', o #>> '{${path}}')`;
-  const candidates = ['id', 'customer', 'subscription', 'payment_intent', 'invoice', 'charge']
-    .map((k) => (k === 'id' ? `o ->> 'id'` : ref(k)))
-    .concat(ref('parent,subscription_details,subscription'));
-  await sql`update stripe_events e set payload = null, object_ids = array(
+  const candidates = [`o ->> 'id'`, ...REFERENCES.map(ref), ref('parent,subscription_details,subscription')];
+  await sql`with x as materialized (
+      select id, payload::jsonb #> '{data,object}' as o from stripe_events
+      where processed_at is not null and payload is not null and strpos(payload, '\\u') = 0)
+    update stripe_events e set payload = null, object_ids = array(
       select distinct v from unnest(array[${sql.raw(candidates.join(', '))}]) as v
       where v ~ '^[a-z]+_[A-Za-z0-9_]+$' order by v)
-    from (select id, payload::jsonb -> 'data' -> 'object' as o from stripe_events
-          where processed_at is not null and payload is not null and payload !~* '\\\\u(0000|d[89a-f])') x
-    where e.id = x.id`.execute(db);
+    from x where e.id = x.id`.execute(db);
   for (;;) {
     const { rows } = await sql<{ id: string; payload: string }>`select id, payload from stripe_events
       where processed_at is not null and payload is not null limit 1000`.execute(db);
     if (rows.length === 0) break;
-    for (const row of rows) {
-      await sql`update stripe_events set object_ids = ${objectIdsOf(row.payload)}, payload = null
-        where id = ${row.id}`.execute(db);
-    }
+    const batch = JSON.stringify(rows.map((r) => ({ id: r.id, ids: objectIdsOf(r.payload) })));
+    await sql`update stripe_events e set payload = null, object_ids = array(select jsonb_array_elements_text(v.ids))
+      from jsonb_to_recordset(${batch}::jsonb) as v(id text, ids jsonb) where e.id = v.id`.execute(db);
   }
 
   await sql`alter table supporters alter column email drop not null`.execute(db);
@@ -72,9 +71,17 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Staff addresses in the audit log are cleared after AUDIT_IP_RETENTION_DAYS; this finds those left.
   await sql`alter table audit_log alter column client_ip drop not null`.execute(db);
   await sql`create index audit_log_with_address on audit_log (created_at) where client_ip is not null`.execute(db);
+
+  // A browser's reader id goes READER_ID_RETENTION_DAYS after its checkout or reminder is done with.
+  await sql`create index checkout_sessions_with_reader on checkout_sessions (updated_at) where reader_id is not null`.execute(
+    db,
+  );
+  await sql`create index reminders_closed_with_reader on reminders (closed_at) where reader_id is not null`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index reminders_closed_with_reader`.execute(db);
+  await sql`drop index checkout_sessions_with_reader`.execute(db);
   await sql`drop index audit_log_with_address`.execute(db);
   await sql`update audit_log set client_ip = '' where client_ip is null`.execute(db);
   await sql`alter table audit_log alter column client_ip set not null`.execute(db);

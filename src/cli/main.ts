@@ -87,7 +87,7 @@ function parseEmail(args: string[], flags: string[] = []) {
 }
 
 const iso = (d: Date | null) => d?.toISOString() ?? '-';
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Staff actions from the command line are audited too; there is no token, so this name stands for it. */
 const CLI_AUDIT = { tokenId: null, tokenName: 'command line', clientIp: null };
@@ -175,7 +175,7 @@ const commands: Record<string, Command<any>> = {
       out(
         `reminder addresses erased ${r.reminderEmails}, event bodies dropped ${r.eventBodies}, ` +
           `rate-limit counters deleted ${r.rateLimitCounters}, idempotency records deleted ${r.idempotencyRecords}, ` +
-          `audit addresses cleared ${r.auditAddresses}`,
+          `audit addresses cleared ${r.auditAddresses}, reader ids cleared ${r.readerIds}`,
       );
       return 0;
     },
@@ -236,7 +236,7 @@ const commands: Record<string, Command<any>> = {
             `${plural(r.recurringCanceled, 'recurring donation')} canceled at Stripe, ` +
             `${plural(r.stripeCustomersDeleted, 'Stripe customer')} deleted, ` +
             `${plural(r.remindersErased, 'reminder')} erased, ` +
-            `${plural(r.eventBodiesDropped, 'stored event body')} dropped`,
+            `${plural(r.eventBodiesDropped, 'stored event body', 'stored event bodies')} dropped`,
         );
         return 0;
       } catch (err) {

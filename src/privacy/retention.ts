@@ -15,6 +15,8 @@ export interface RetentionResult {
   idempotencyRecords: number;
   /** Staff addresses cleared from audit rows after AUDIT_IP_RETENTION_DAYS. */
   auditAddresses: number;
+  /** Reader ids cleared from checkouts and closed reminders after READER_ID_RETENTION_DAYS. */
+  readerIds: number;
 }
 
 const DAY = 86_400_000;
@@ -34,6 +36,7 @@ export async function applyRetention(deps: Pick<Deps, 'db' | 'config' | 'clock'>
     rateLimitCounters: await deleteExpiredCounters(db, now),
     idempotencyRecords: await deleteIdempotencyRecords(db, ago(config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000)),
     auditAddresses: await clearAuditAddresses(db, ago(config.AUDIT_IP_RETENTION_DAYS * DAY)),
+    readerIds: await clearReaderIds(db, ago(config.READER_ID_RETENTION_DAYS * DAY)),
   };
 }
 
@@ -66,4 +69,25 @@ async function clearAuditAddresses(db: Kysely<Database>, createdBefore: Date): P
     .where('client_ip', 'is not', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * The donation box's reader id lives on in the reader's browser: kept here, it would tie that
+ * browser to a gift for as long as the row lasts. It is needed until a checkout completes (to close
+ * the reader's deferral) and a while after (not asking someone who just gave), then it goes.
+ */
+async function clearReaderIds(db: Kysely<Database>, before: Date): Promise<number> {
+  const checkouts = await db
+    .updateTable('checkout_sessions')
+    .set({ reader_id: null })
+    .where('reader_id', 'is not', null)
+    .where('updated_at', '<', before)
+    .executeTakeFirst();
+  const reminders = await db
+    .updateTable('reminders')
+    .set({ reader_id: null })
+    .where('reader_id', 'is not', null)
+    .where('closed_at', '<', before)
+    .executeTakeFirst();
+  return Number(checkouts.numUpdatedRows) + Number(reminders.numUpdatedRows);
 }

@@ -45,7 +45,14 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
     failed: 0,
     interrupted: 0,
     erased: 0,
-    retention: { reminderEmails: 0, eventBodies: 0, rateLimitCounters: 0, idempotencyRecords: 0, auditAddresses: 0 },
+    retention: {
+      reminderEmails: 0,
+      eventBodies: 0,
+      rateLimitCounters: 0,
+      idempotencyRecords: 0,
+      auditAddresses: 0,
+      readerIds: 0,
+    },
     mailEnabled: Boolean(mailer),
   };
   const now = clock.now();

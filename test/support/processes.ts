@@ -52,12 +52,19 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-export async function startServer(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunningServer> {
+/** `umask`: start it from a shell that set this umask first (as an init script or a login shell would). */
+export async function startServer(
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+  o: { umask?: string } = {},
+): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-  });
+  const args = ['--import', 'tsx', 'src/server.ts'];
+  const options = { cwd: ROOT, env: { ...env, PORT: String(port), HOST: '127.0.0.1' } };
+  const child =
+    o.umask === undefined
+      ? spawn(process.execPath, args, options)
+      : spawn('/bin/sh', ['-c', `umask ${o.umask} && exec "$0" "$@"`, process.execPath, ...args], options);
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
