@@ -28,10 +28,13 @@ export class MigrationError extends Error {
   }
 }
 
-/** Applies every pending migration; throws MigrationError naming the one that failed. */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+/**
+ * Applies every pending migration (or those up to and including `upTo`: tests of a migration start
+ * from the version before it); throws MigrationError naming the one that failed.
+ */
+export async function migrateToLatest(db: Kysely<any>, upTo?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new MigrationFolder() });
-  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  const { error, results }: MigrationResultSet = await (upTo ? migrator.migrateTo(upTo) : migrator.migrateToLatest());
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -120,7 +120,9 @@ describe('supporter access and erasure from the command line', () => {
 
     const refused = await cli('supporters', 'erase', '--email', 'reader.monthly2@example.org');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^reader-donations: the supporter has 1 recurring donation .*--cancel-recurring\n$/);
+    expect(refused.stderr).toMatch(
+      /^reader-donations: the supporter has 1 recurring donation .*cancel it at Stripe first \(--cancel-recurring\)\n$/,
+    );
 
     const erased = await cli('supporters', 'erase', '--email', 'reader.monthly2@example.org', '--cancel-recurring');
     expect(erased.stderr).toBe('');

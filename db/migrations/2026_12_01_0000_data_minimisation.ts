@@ -5,7 +5,8 @@ import { type Kysely, sql } from 'kysely';
 /**
  * Keep only what is needed (README, Privacy):
  * - A stored event keeps its body only until it is processed: a failed one needs it for replay,
- *   a processed or ignored one keeps the ids of the Stripe objects it touched instead.
+ *   a processed or ignored one keeps the ids of the Stripe objects it touched instead. Events
+ *   processed before this version lose their bodies to the sweep, a batch at a time.
  * - A supporter can be erased: the row stays for the ledger, without e-mail or name.
  * - Rate-limit counters are keyed by a keyed hash (the key lives in server_secrets unless
  *   RATE_LIMIT_SECRET is set) and carry the end of their window, so they can go as soon as it ends.
@@ -16,33 +17,15 @@ import { type Kysely, sql } from 'kysely';
  * - An audit row keeps the staff client's address for AUDIT_IP_RETENTION_DAYS, and a checkout or
  *   reminder the browser's reader id for READER_ID_RETENTION_DAYS after it is done with.
  *
- * Measured on PostgreSQL 15 (2 cores): 1,000,000 processed events of about 2.6 KB each take about
- * 80 s, most of it reading the bodies for their object ids; every other table is untouched or
- * emptied. The dropped bodies stay in dead rows until VACUUM runs (see README, Upgrades).
+ * Timed by test/bench/migration-timing.ts (README, Upgrades and migrations).
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table stripe_events alter column payload drop not null`.execute(db);
   await sql`alter table stripe_events add column object_ids text[] not null default '{}'`.execute(db);
-  // The ids of data.object and of what it references (a reference is an id, or an expanded object
-  // with one). Bodies without any \u escape are read as jsonb, each parsed once (materialized); the
-  // others (jsonb refuses an escaped NUL or a lone surrogate) are read in JavaScript, a batch at a time.
-  const ref = (path: string) => `coalesce(o #>> '{${path},id}', o #>> '{${path}}')`;
-  const candidates = [`o ->> 'id'`, ...REFERENCES.map(ref), ref('parent,subscription_details,subscription')];
-  await sql`with x as materialized (
-      select id, payload::jsonb #> '{data,object}' as o from stripe_events
-      where processed_at is not null and payload is not null and strpos(payload, '\\u') = 0)
-    update stripe_events e set payload = null, object_ids = array(
-      select distinct v from unnest(array[${sql.raw(candidates.join(', '))}]) as v
-      where v ~ '^[a-z]+_[A-Za-z0-9_]+$' order by v)
-    from x where e.id = x.id`.execute(db);
-  for (;;) {
-    const { rows } = await sql<{ id: string; payload: string }>`select id, payload from stripe_events
-      where processed_at is not null and payload is not null limit 1000`.execute(db);
-    if (rows.length === 0) break;
-    const batch = JSON.stringify(rows.map((r) => ({ id: r.id, ids: objectIdsOf(r.payload) })));
-    await sql`update stripe_events e set payload = null, object_ids = array(select jsonb_array_elements_text(v.ids))
-      from jsonb_to_recordset(${batch}::jsonb) as v(id text, ids jsonb) where e.id = v.id`.execute(db);
-  }
+  // Bodies, and for the sweep the bodies of events processed before this version, are found here.
+  // Reading them for their object ids costs about 0.2 ms each: the sweep does it in short batches
+  // (src/privacy/retention.ts) rather than this migration holding stripe_events locked meanwhile.
+  await sql`create index stripe_events_with_body on stripe_events (received_at) where payload is not null`.execute(db);
 
   await sql`alter table supporters alter column email drop not null`.execute(db);
   await sql`alter table supporters add column erased_at timestamptz`.execute(db);
@@ -80,6 +63,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index stripe_events_with_body`.execute(db);
   await sql`drop index reminders_closed_with_reader`.execute(db);
   await sql`drop index checkout_sessions_with_reader`.execute(db);
   await sql`drop index audit_log_with_address`.execute(db);
@@ -97,23 +81,4 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`alter table stripe_events drop column object_ids`.execute(db);
   await sql`update stripe_events set payload = '' where payload is null`.execute(db);
   await sql`alter table stripe_events alter column payload set not null`.execute(db);
-}
-
-const REFERENCES = ['customer', 'subscription', 'payment_intent', 'invoice', 'charge'];
-
-function objectIdsOf(payload: string): string[] {
-  let object: any;
-  try {
-    object = JSON.parse(payload)?.data?.object;
-  } catch {
-    return [];
-  }
-  if (typeof object !== 'object' || object === null) return [];
-  const ref = (v: any) => (typeof v === 'string' ? v : typeof v?.id === 'string' ? v.id : null);
-  const ids = [
-    ref(object),
-    ...REFERENCES.map((k) => ref(object[k])),
-    ref(object.parent?.subscription_details?.subscription),
-  ];
-  return [...new Set(ids.filter((v): v is string => typeof v === 'string' && /^[a-z]+_[A-Za-z0-9_]+$/.test(v)))].sort();
 }

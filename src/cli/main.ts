@@ -9,8 +9,9 @@ import { loadConfig } from '../config.js';
 import { openConfiguredDatabase } from '../database.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../logger.js';
+import { eraseSupporter, RecurringActive } from '../privacy/erase-supporter.js';
 import { applyRetention } from '../privacy/retention.js';
-import { eraseSupporter, RecurringActive, supporterRecord } from '../privacy/supporter-data.js';
+import { supporterRecord } from '../privacy/supporter-record.js';
 import { fatal } from '../process-exit.js';
 import { sendDueReminders } from '../reminders/send-due.js';
 import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
@@ -171,9 +172,9 @@ const commands: Record<string, Command<any>> = {
   'privacy sweep': {
     database: true,
     async run(_args, deps) {
-      const r = await applyRetention(deps!);
+      const r = await applyRetention(deps!, { backlogMs: Number.POSITIVE_INFINITY });
       out(
-        `reminder addresses erased ${r.reminderEmails}, event bodies dropped ${r.eventBodies}, ` +
+        `reminder addresses erased ${r.reminderEmails}, event bodies dropped ${r.eventBodies + r.processedEventBodies}, ` +
           `rate-limit counters deleted ${r.rateLimitCounters}, idempotency records deleted ${r.idempotencyRecords}, ` +
           `audit addresses cleared ${r.auditAddresses}, reader ids cleared ${r.readerIds}`,
       );
@@ -241,9 +242,7 @@ const commands: Record<string, Command<any>> = {
         return 0;
       } catch (err) {
         if (err instanceof RecurringActive) {
-          process.stderr.write(
-            `reader-donations: ${err.message.replace('(cancelRecurring)', 'with --cancel-recurring')}\n`,
-          );
+          process.stderr.write(`reader-donations: ${err.message} (--cancel-recurring)\n`);
           return 1;
         }
         throw err;

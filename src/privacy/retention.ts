@@ -1,5 +1,7 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { objectIdsOf } from '../../webhooks/events-store.js';
+import { parseEventJson } from '../../webhooks/stripe-objects.js';
 import type { Deps } from '../deps.js';
 import { deleteExpiredCounters } from '../rate-limit/fixed-window.js';
 import { eraseClosedReminderEmails } from '../reminders/reminders-queries.js';
@@ -9,6 +11,8 @@ export interface RetentionResult {
   reminderEmails: number;
   /** Bodies of failed events dropped after EVENT_PAYLOAD_RETENTION_DAYS. */
   eventBodies: number;
+  /** Bodies of events processed before this version kept them (migration 2026_12_01_0000). */
+  processedEventBodies: number;
   /** Rate-limit counters whose window has ended. */
   rateLimitCounters: number;
   /** Idempotency records older than IDEMPOTENCY_KEY_TTL_HOURS. */
@@ -24,15 +28,20 @@ const DAY = 86_400_000;
 /**
  * Deletes what has outlived its purpose (README, Privacy), decided with the injected clock. Run by
  * the server's sweep and by `npm run cli -- privacy sweep`; every step is idempotent, so sweeps on
- * several instances at once do no harm.
+ * several instances at once do no harm. `backlogMs` bounds the time spent on bodies of events
+ * processed before this version (the server's sweep gives it a little each run).
  */
-export async function applyRetention(deps: Pick<Deps, 'db' | 'config' | 'clock'>): Promise<RetentionResult> {
+export async function applyRetention(
+  deps: Pick<Deps, 'db' | 'config' | 'clock'>,
+  { backlogMs = 2000 }: { backlogMs?: number } = {},
+): Promise<RetentionResult> {
   const { db, config } = deps;
   const now = deps.clock.now();
   const ago = (ms: number) => new Date(now.getTime() - ms);
   return {
     reminderEmails: await eraseClosedReminderEmails(db, now),
     eventBodies: await dropFailedEventBodies(db, ago(config.EVENT_PAYLOAD_RETENTION_DAYS * DAY)),
+    processedEventBodies: await dropProcessedEventBodies(db, backlogMs),
     rateLimitCounters: await deleteExpiredCounters(db, now),
     idempotencyRecords: await deleteIdempotencyRecords(db, ago(config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000)),
     auditAddresses: await clearAuditAddresses(db, ago(config.AUDIT_IP_RETENTION_DAYS * DAY)),
@@ -54,6 +63,48 @@ async function dropFailedEventBodies(db: Kysely<Database>, receivedBefore: Date)
     .where('payload', 'is not', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** The ids of the Stripe objects a stored body names; none for a body that is not an event. */
+function idsOfBody(body: string): string[] {
+  try {
+    const object = (parseEventJson(body) as { data?: { object?: unknown } } | null)?.data?.object;
+    return typeof object === 'object' && object !== null ? objectIdsOf(object as Record<string, unknown>) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Events processed before this version kept their bodies. Each is read for its object ids and
+ * loses its body, 500 at a time, each batch a short statement, until none is left or `budgetMs`
+ * has passed: a large installation's backlog goes over a few sweeps, without holding up webhooks.
+ */
+async function dropProcessedEventBodies(db: Kysely<Database>, budgetMs: number): Promise<number> {
+  const until = performance.now() + budgetMs;
+  let dropped = 0;
+  do {
+    // Rows another instance's sweep holds are skipped, so sweeps side by side share the work.
+    const batch = await db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('stripe_events')
+        .select(['id', 'payload'])
+        .where('payload', 'is not', null)
+        .where('processed_at', 'is not', null)
+        .limit(500)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (rows.length === 0) return 0;
+      const ids = JSON.stringify(rows.map((r) => ({ id: r.id, ids: idsOfBody(r.payload ?? '') })));
+      await sql`update stripe_events e set payload = null, object_ids = array(select jsonb_array_elements_text(v.ids))
+        from jsonb_to_recordset(${ids}::jsonb) as v(id text, ids jsonb) where e.id = v.id`.execute(trx);
+      return rows.length;
+    });
+    if (batch === 0) break;
+    dropped += batch;
+  } while (performance.now() < until);
+  return dropped;
 }
 
 async function deleteIdempotencyRecords(db: Kysely<Database>, createdBefore: Date): Promise<number> {

@@ -48,6 +48,7 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
     retention: {
       reminderEmails: 0,
       eventBodies: 0,
+      processedEventBodies: 0,
       rateLimitCounters: 0,
       idempotencyRecords: 0,
       auditAddresses: 0,

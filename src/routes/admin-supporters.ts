@@ -8,7 +8,8 @@ import type { Deps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { clientIp } from '../http/client-ip.js';
 import { readJsonObject } from '../http/json-body.js';
-import { eraseSupporter, RecurringActive, supporterRecord } from '../privacy/supporter-data.js';
+import { eraseSupporter, RecurringActive } from '../privacy/erase-supporter.js';
+import { supporterRecord } from '../privacy/supporter-record.js';
 import { requireStaff } from '../staff/require-staff.js';
 
 const lookup = z.strictObject({ email: emailField.unwrap() });
@@ -68,7 +69,9 @@ export function adminSupporterRoutes(deps: Deps) {
         logger.info({ ...result, by: c.get('staff').id }, 'supporter erased');
         return c.json(result);
       } catch (err) {
-        if (err instanceof RecurringActive) throw new ApiError('recurring_active', err.message, 'cancelRecurring');
+        if (err instanceof RecurringActive) {
+          throw new ApiError('recurring_active', `${err.message} (cancelRecurring: true)`, 'cancelRecurring');
+        }
         throw stripeFailure(
           err,
           logger,

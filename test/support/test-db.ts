@@ -31,9 +31,9 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /**
  * A fresh, migrated database for one test file: PGlite in memory by default; with TEST_DATABASE_URL
- * a new database on that server, dropped again by close().
+ * a new database on that server, dropped again by close(). `upTo`: migrated only that far.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(o: { upTo?: string } = {}): Promise<TestDatabase> {
   let handle: DatabaseHandle;
   let url: string | undefined;
   let drop = async () => {};
@@ -46,7 +46,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   } else {
     handle = await openDatabase({ kind: 'pglite', dataDir: undefined, holder: 'a test' });
   }
-  await migrateToLatest(handle.db);
+  await migrateToLatest(handle.db, o.upTo);
   const tables = (await handle.db.introspection.getTables()).map((t) => t.name);
   return {
     ...handle,
