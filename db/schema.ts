@@ -74,6 +74,8 @@ export interface SupportersTable {
   created_at: Date;
   updated_at: Date;
   erased_at: Nullable<Date>;
+  /** A keyed hash of the erased e-mail, for ERASURE_GUARD_DAYS (src/privacy/erase-supporter.ts). */
+  erased_email_hash: Nullable<string>;
 }
 
 /** Which supporter a Stripe customer belongs to (one customer can have two: the donor changed e-mail). */
@@ -181,7 +183,7 @@ export interface RateLimitCountersTable {
   bucket: string;
   window_start: Date;
   /** The end of the window: the row is deleted then. */
-  expires_at: Date;
+  expires_at: ColumnType<Date, Date | undefined, Date>;
   count: number;
 }
 

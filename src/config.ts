@@ -157,6 +157,7 @@ const envSchema = z.object({
   EVENT_PAYLOAD_RETENTION_DAYS: int(1, 3650, 30),
   AUDIT_IP_RETENTION_DAYS: int(0, 3650, 90),
   READER_ID_RETENTION_DAYS: int(1, 3650, 30),
+  ERASURE_GUARD_DAYS: int(1, 365, 30),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()

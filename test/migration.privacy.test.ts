@@ -116,5 +116,31 @@ describe('migration 2026_12_01_0000 on an installation of the version before', (
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from stripe_events
       where payload like '%@example.org%'`.execute(database.db);
     expect(rows[0]?.n).toBe(1);
+
+    // An instance of the version before, still running during the upgrade, can still count.
+    await sql`insert into rate_limit_counters (bucket, window_start, count) values ('checkout:ip:old', now(), 1)`.execute(
+      database.db,
+    );
+    expect(await database.db.selectFrom('rate_limit_counters').select('bucket').execute()).toEqual([
+      { bucket: 'checkout:ip:old' },
+    ]);
+  });
+
+  it("the server's sweep works through a large backlog a bounded batch at a time", async () => {
+    await sql`insert into stripe_events (id, type, created, livemode, payload, received_at, processed_at, outcome)
+      select 'evt_many_' || i, 'charge.refunded', now(), false, '{"data":{"object":{"id":"ch_' || i || '"}}}', now(), now(),
+        'processed'
+      from generate_series(1, 620) i`.execute(database.db);
+    const sweep = () =>
+      applyRetention({ db: database.db, config: loadConfig({}), clock: fixedClock(TEST_NOW) }, { backlogMs: 0 });
+    expect((await sweep()).processedEventBodies).toBe(500);
+    expect((await sweep()).processedEventBodies).toBe(120);
+    expect((await sweep()).processedEventBodies).toBe(0);
+    const row = await database.db
+      .selectFrom('stripe_events')
+      .select(['payload', 'object_ids'])
+      .where('id', '=', 'evt_many_7')
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ payload: null, object_ids: ['ch_7'] });
   });
 });

@@ -94,6 +94,8 @@ export async function recordFailure(db: Kysely<Database>, event: EventEnvelope, 
           error,
           attempts: sql`stripe_events.attempts + 1`,
           payload: sql`excluded.payload`,
+          // The retention counts from when the body was last stored.
+          received_at: sql`case when stripe_events.payload is null then excluded.received_at else stripe_events.received_at end`,
         })
         .where('stripe_events.processed_at', 'is', null),
     )

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Fragment } from '../db/sql-fragment.js';
 import type { Deps } from '../src/deps.js';
+import type { ErasureCheck } from '../src/ledger/supporters.js';
 
 export interface EventMeta {
   id: string;
@@ -14,6 +15,8 @@ export interface HandlerContext {
   event: EventMeta;
   /** From the injected clock: bookkeeping times (created_at, updated_at), never business order. */
   now: Date;
+  /** What recognises an erased supporter by the event's e-mail (null without one): for supporterCte. */
+  erasureCheck(email: string | null): Promise<ErasureCheck | null>;
   /** A statement in the event's transaction (after its locks) whose rows the handler needs first. */
   query<R = Record<string, unknown>>(statement: Fragment): Promise<R[]>;
   /**

@@ -3,6 +3,7 @@ import { compile, type Fragment, join, PREPARED, raw, sql } from '../db/sql-frag
 import type { Deps } from '../src/deps.js';
 import { lockIds, REPEAT_STOPPED } from '../src/ledger/lock-keys.js';
 import { errorFields } from '../src/logger.js';
+import { erasedEmailKey } from '../src/privacy/keyed-hash.js';
 import { EventTransaction } from './event-transaction.js';
 import { claimQuery, isProcessed, recordFailure, storeIgnored } from './events-store.js';
 import type { EventHandler, EventMeta, HandlerContext } from './handler.js';
@@ -68,6 +69,10 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     created: event.created,
     createdAt: new Date(event.created * 1000),
   };
+  // Before any connection is held: an erasure check needs the key.
+  await deps.keyedHash.load();
+  const erasureCheck = async (email: string | null) =>
+    email ? { emailKey: await erasedEmailKey(deps.keyedHash, email), eventCreatedAt: meta.createdAt } : null;
   try {
     const parsed = handler.schema.safeParse(event.data.object);
     if (!parsed.success) {
@@ -86,7 +91,9 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
       try {
         // Under load, with other events' effects in one transaction (webhooks/event-groups.ts).
         const recorded =
-          attempt === 1 && deps.eventGroups ? await recordEffect(handler, meta, now, parsed.data, prepared) : null;
+          attempt === 1 && deps.eventGroups
+            ? await recordEffect(handler, { event: meta, now, erasureCheck }, parsed.data, prepared)
+            : null;
         if (recorded) {
           const statements = effectStatements(recorded.ctes, recorded.then);
           const outcome = await deps.eventGroups!.commit({ eventId: event.id, lockIds: locks, statements });
@@ -98,6 +105,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
             const ctx: HandlerContext = {
               event: meta,
               now,
+              erasureCheck,
               query: async (statement) => (await tx.query(compile(statement))) as never,
               async effect(ctes, then) {
                 await tx.commit(...effectStatements(ctes, then));
@@ -146,16 +154,14 @@ interface RecordedEffect {
 
 async function recordEffect(
   handler: EventHandler,
-  event: EventMeta,
-  now: Date,
+  known: Pick<HandlerContext, 'event' | 'now' | 'erasureCheck'>,
   object: unknown,
   prepared: unknown,
 ): Promise<RecordedEffect | null> {
   let effect: RecordedEffect | null = null;
   let read = false;
   const ctx: HandlerContext = {
-    event,
-    now,
+    ...known,
     query() {
       read = true;
       return Promise.reject(new Error('a handler that reads runs in its own transaction'));

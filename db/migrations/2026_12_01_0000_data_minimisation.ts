@@ -29,11 +29,19 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await sql`alter table supporters alter column email drop not null`.execute(db);
   await sql`alter table supporters add column erased_at timestamptz`.execute(db);
+  // Kept for ERASURE_GUARD_DAYS: a keyed hash of the erased e-mail, so that an event Stripe created
+  // before the erasure (a retry, a late delivery) joins the erased row instead of recreating it.
+  await sql`alter table supporters add column erased_email_hash text`.execute(db);
+  await sql`create index supporters_erased_email on supporters (erased_email_hash) where erased_email_hash is not null`.execute(
+    db,
+  );
   await sql`alter table supporters add constraint supporters_erased
     check (erased_at is null or (email is null and name is null))`.execute(db);
 
   await sql`truncate rate_limit_counters`.execute(db);
-  await sql`alter table rate_limit_counters add column expires_at timestamptz not null`.execute(db);
+  // The default only serves an instance of the version before, still running during the upgrade.
+  await sql`alter table rate_limit_counters add column expires_at timestamptz not null
+    default (now() + interval '1 day')`.execute(db);
   await sql`drop index rate_limit_counters_window`.execute(db);
   await sql`create index rate_limit_counters_expiry on rate_limit_counters (expires_at)`.execute(db);
 
@@ -74,6 +82,8 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`alter table rate_limit_counters drop column expires_at`.execute(db);
   await sql`create index rate_limit_counters_window on rate_limit_counters (window_start)`.execute(db);
   await sql`alter table supporters drop constraint supporters_erased`.execute(db);
+  await sql`drop index supporters_erased_email`.execute(db);
+  await sql`alter table supporters drop column erased_email_hash`.execute(db);
   await sql`alter table supporters drop column erased_at`.execute(db);
   // Erased supporters cannot get their e-mail back; a placeholder keeps the column's constraint.
   await sql`update supporters set email = 'erased-' || id || '@invalid' where email is null`.execute(db);

@@ -2,16 +2,16 @@ import { parseArgs } from 'node:util';
 import type { StaffRole } from '../../db/schema.js';
 import { HANDLED_EVENT_TYPES } from '../../webhooks/handlers/index.js';
 import { replayEvents } from '../../webhooks/replay.js';
-import { finishAudit, listAudit, startAudit } from '../audit/audit-log.js';
+import { listAudit } from '../audit/audit-log.js';
 import { buildDeps } from '../build-deps.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { openConfiguredDatabase } from '../database.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../logger.js';
-import { eraseSupporter, RecurringActive } from '../privacy/erase-supporter.js';
+import { ErasureRaced, RecurringActive } from '../privacy/erase-supporter.js';
+import { accessRequest, erasureRequest, LOOKUP_EMAIL } from '../privacy/requests.js';
 import { applyRetention } from '../privacy/retention.js';
-import { supporterRecord } from '../privacy/supporter-record.js';
 import { fatal } from '../process-exit.js';
 import { sendDueReminders } from '../reminders/send-due.js';
 import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
@@ -25,7 +25,8 @@ commands:
                                            re-process stored events that failed (all, since a time, or one)
   reminders send-due                       one sweep (for cron): send due reminder e-mails, then privacy sweep
   privacy sweep                            delete what is past its retention (README, Privacy), once (for cron)
-  supporters show --email EMAIL            everything held about that person, as JSON (GDPR access request)
+  supporters show --email EMAIL            everything held about that person, as JSON (GDPR access request);
+                                           --email - reads the address from standard input
   supporters erase --email EMAIL [--cancel-recurring] [--delete-stripe-customer]
                                            erase that person's e-mail and name everywhere (GDPR erasure)
   tokens create --name NAME --role finance|admin
@@ -79,19 +80,40 @@ function parseAuditList(args: string[]) {
   return limit;
 }
 
+/** `--email ADDRESS`, or `--email -` to read it from standard input (kept out of shell history and `ps`). */
 function parseEmail(args: string[], flags: string[] = []) {
   const options = Object.fromEntries(flags.map((f) => [f, { type: 'boolean' as const }]));
   const { values } = parseArgs({ args, options: { email: { type: 'string' }, ...options } });
   const email = typeof values.email === 'string' ? values.email.trim().toLowerCase() : '';
-  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new UsageError('needs --email ADDRESS');
+  if (email !== '-' && !LOOKUP_EMAIL.test(email))
+    throw new UsageError('needs --email ADDRESS (or --email - to read it)');
   return { email, flags: values as Record<string, unknown> };
 }
+
+async function emailOf(parsed: { email: string }): Promise<string> {
+  if (parsed.email !== '-') return parsed.email;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const email = Buffer.concat(chunks).toString('utf8').trim().toLowerCase();
+  if (!LOOKUP_EMAIL.test(email)) throw new UsageError('standard input holds no e-mail address');
+  return email;
+}
+
+function nothingHeld(): number {
+  process.stderr.write('reader-donations: nothing is held for that e-mail address\n');
+  return 1;
+}
+
+const noArguments = (command: string) => (args: string[]) => {
+  if (args.length > 0) throw new UsageError(`${command} takes no arguments`);
+  return args;
+};
 
 const iso = (d: Date | null) => d?.toISOString() ?? '-';
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Staff actions from the command line are audited too; there is no token, so this name stands for it. */
-const CLI_AUDIT = { tokenId: null, tokenName: 'command line', clientIp: null };
+const CLI_REQUESTER = { tokenId: null, tokenName: 'command line', clientIp: null };
 
 const commands: Record<string, Command<any>> = {
   'tokens create': {
@@ -171,69 +193,48 @@ const commands: Record<string, Command<any>> = {
   },
   'privacy sweep': {
     database: true,
+    parse: noArguments('privacy sweep'),
     async run(_args, deps) {
       const r = await applyRetention(deps!, { backlogMs: Number.POSITIVE_INFINITY });
       out(
         `reminder addresses erased ${r.reminderEmails}, event bodies dropped ${r.eventBodies + r.processedEventBodies}, ` +
           `rate-limit counters deleted ${r.rateLimitCounters}, idempotency records deleted ${r.idempotencyRecords}, ` +
-          `audit addresses cleared ${r.auditAddresses}, reader ids cleared ${r.readerIds}`,
+          `audit addresses cleared ${r.auditAddresses}, reader ids cleared ${r.readerIds}, ` +
+          `erasure guards cleared ${r.erasureGuards}`,
       );
       return 0;
     },
   },
   'supporters show': {
     database: true,
-    parse: (args: string[]) => parseEmail(args).email,
-    async run(email: string, deps) {
-      const record = await supporterRecord(deps!.db, email);
-      const auditId = await startAudit(deps!.db, {
-        ...CLI_AUDIT,
-        endpoint: 'supporters show',
-        filters: { supporterId: record?.supporter?.id ?? null, found: record !== undefined },
-        at: deps!.clock.now(),
-      });
-      await finishAudit(deps!.db, auditId, record ? 1 : 0, true);
-      if (!record) {
-        process.stderr.write('reader-donations: nothing is held for that e-mail address\n');
-        return 1;
-      }
+    parse: (args: string[]) => parseEmail(args),
+    async run(parsed: ReturnType<typeof parseEmail>, deps) {
+      const email = await emailOf(parsed);
+      const record = await accessRequest(deps!, email, { ...CLI_REQUESTER, endpoint: 'supporters show' });
+      if (!record) return nothingHeld();
       out(JSON.stringify(record, null, 2));
       return 0;
     },
   },
   'supporters erase': {
     database: true,
-    parse: (args: string[]) => {
-      const { email, flags } = parseEmail(args, ['cancel-recurring', 'delete-stripe-customer']);
-      return {
-        email,
-        cancelRecurring: flags['cancel-recurring'] === true,
-        deleteStripeCustomer: flags['delete-stripe-customer'] === true,
-      };
-    },
-    async run({ email, ...options }: { email: string; cancelRecurring: boolean; deleteStripeCustomer: boolean }, deps) {
+    parse: (args: string[]) => parseEmail(args, ['cancel-recurring', 'delete-stripe-customer']),
+    async run(parsed: ReturnType<typeof parseEmail>, deps) {
       const d = deps!;
-      const record = await supporterRecord(d.db, email);
-      if (!record) {
-        process.stderr.write('reader-donations: nothing is held for that e-mail address\n');
-        return 1;
-      }
-      const auditId = await startAudit(d.db, {
-        ...CLI_AUDIT,
-        endpoint: 'supporters erase',
-        filters: { supporterId: record.supporter?.id ?? null, ...options },
-        at: d.clock.now(),
-      });
+      const options = {
+        cancelRecurring: parsed.flags['cancel-recurring'] === true,
+        deleteStripeCustomer: parsed.flags['delete-stripe-customer'] === true,
+      };
       const stripe = () => {
         if (!d.stripe) throw new UsageError('STRIPE_SECRET_KEY is needed to cancel or delete at Stripe');
         return d.stripe;
       };
       try {
-        const r = await eraseSupporter(d, email, options, stripe);
-        if (!r) return 1;
-        await finishAudit(d.db, auditId, 1, true);
+        const by = { ...CLI_REQUESTER, endpoint: 'supporters erase' };
+        const r = await erasureRequest(d, await emailOf(parsed), options, by, stripe);
+        if (!r) return nothingHeld();
         out(
-          `${r.supporterErased ? `erased supporter ${r.supporterId}` : 'no supporter record'}: ` +
+          `erased ${plural(r.supportersErased, 'supporter')}${r.supporterIds.length ? ` (${r.supporterIds.join(', ')})` : ''}: ` +
             `${plural(r.recurringCanceled, 'recurring donation')} canceled at Stripe, ` +
             `${plural(r.stripeCustomersDeleted, 'Stripe customer')} deleted, ` +
             `${plural(r.remindersErased, 'reminder')} erased, ` +
@@ -243,6 +244,10 @@ const commands: Record<string, Command<any>> = {
       } catch (err) {
         if (err instanceof RecurringActive) {
           process.stderr.write(`reader-donations: ${err.message} (--cancel-recurring)\n`);
+          return 1;
+        }
+        if (err instanceof ErasureRaced) {
+          process.stderr.write(`reader-donations: ${err.message}\n`);
           return 1;
         }
         throw err;

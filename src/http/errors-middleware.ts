@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../app-env.js';
 import { ApiError } from '../errors.js';
+import { errorFields } from '../logger.js';
 import { isDatabaseUnavailable } from './database-unavailable.js';
 
 function send(c: Context<AppEnv>, err: ApiError) {
@@ -22,7 +23,8 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     log?.error({ err: { message: err.message } }, 'database unavailable');
     return send(c, new ApiError('database_unavailable', 'The service is temporarily unavailable; please retry'));
   }
-  log?.error({ err }, 'unhandled error');
+  // Name, message and code only: a database error's detail can quote a row, e-mail and all.
+  log?.error({ err: errorFields(err) }, 'unhandled error');
   return send(c, new ApiError('internal_error', 'Something went wrong on our side; please retry'));
 };
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { assignments, type Fragment, insertInto, PREPARED, sql } from '../../db/sql-fragment.js';
+import { assignments, type Fragment, insertInto, PREPARED, raw, sql } from '../../db/sql-fragment.js';
 
 export interface SupporterFacts {
   email: string;
@@ -46,17 +46,32 @@ export function upsertSupporterQuery(f: SupporterFacts, unless?: Fragment): Frag
   return sql`${row} on conflict (email) do update set ${merged} returning id`;
 }
 
+/** What an event brings to recognise an erased supporter (src/privacy/erase-supporter.ts). */
+export interface ErasureCheck {
+  /** The keyed hash of the event's e-mail, as an erased supporter keeps it for a while. */
+  emailKey: string;
+  /** When Stripe created the event: only events from before an erasure belong to the erased row. */
+  eventCreatedAt: Date;
+}
+
 /**
- * The erased supporter this customer belongs to, unless the e-mail is a live supporter's: events
- * for an erased donor's customers (a renewal, a refund) still reach the ledger through the row
- * that stays, and never bring its e-mail or name back (a query).
+ * The erased supporter an event with an e-mail belongs to, if any: one that kept this e-mail's
+ * keyed hash and was erased after the event was created (a checkout completed before the erasure,
+ * delivered late or retried, with a customer the erasure never saw), or one this customer belongs
+ * to, unless the e-mail is a live supporter's (a renewal, a refund). Either way the event reaches
+ * the ledger through the row that stays, and never brings its e-mail or name back (a query).
  */
-function erasedSupporterQuery(email: string, customerId: string): Fragment {
-  return sql`select c.supporter_id as id from supporter_customers c
-    where c.stripe_customer_id = ${customerId}
-      and exists (select 1 from supporters s where s.id = c.supporter_id and s.erased_at is not null)
-      and not exists (select 1 from supporters s where s.email = ${email.trim().toLowerCase()})
-    order by c.supporter_id limit 1`;
+function erasedSupporterQuery(email: string, customerId: string | null, check: ErasureCheck): Fragment {
+  const byCustomer = customerId
+    ? sql` union all select c.supporter_id, 2 from supporter_customers c
+      where c.stripe_customer_id = ${customerId}
+        and exists (select 1 from supporters s where s.id = c.supporter_id and s.erased_at is not null)
+        and not exists (select 1 from supporters s where s.email = ${email.trim().toLowerCase()})`
+    : raw('');
+  return sql`select id from (
+      select s.id, 1 as rank from supporters s
+      where s.erased_email_hash = ${check.emailKey} and s.erased_at > ${check.eventCreatedAt}${byCustomer}
+    ) candidates order by rank, id limit 1`;
 }
 
 /** The supporter a Stripe customer belongs to, if an event has told us its e-mail yet (a query). */
@@ -75,14 +90,17 @@ export function supporterForCustomerQuery(customerId: string | null): Fragment {
  * its Stripe customer as this supporter's), except that a customer of an erased supporter stays
  * with that row; else by its Stripe customer, else none. Other CTEs read it as `supporterId`.
  */
-export function supporterCte(f: Omit<SupporterFacts, 'email'> & { email: string | null }): Fragment {
+export function supporterCte(
+  f: Omit<SupporterFacts, 'email'> & { email: string | null; erasure: ErasureCheck | null },
+): Fragment {
   if (f.email) {
-    if (!f.stripeCustomerId) return sql`supporter as (${upsertSupporterQuery({ ...f, email: f.email })})`;
+    if (!f.erasure) throw new Error('an event that names an e-mail needs its erasure check');
     const upserted = upsertSupporterQuery({ ...f, email: f.email }, sql`exists (select 1 from erased_supporter)`);
-    return sql`erased_supporter as (${erasedSupporterQuery(f.email, f.stripeCustomerId)}),
+    const supporter = sql`erased_supporter as (${erasedSupporterQuery(f.email, f.stripeCustomerId, f.erasure)}),
       supporter_upserted as (${upserted}),
-      supporter as (select id from supporter_upserted union all select id from erased_supporter),
-      supporter_customer as (
+      supporter as (select id from supporter_upserted union all select id from erased_supporter)`;
+    if (!f.stripeCustomerId) return supporter;
+    return sql`${supporter}, supporter_customer as (
         insert into supporter_customers (stripe_customer_id, supporter_id) select ${f.stripeCustomerId}, id from supporter
         on conflict do nothing)`;
   }
@@ -94,12 +112,18 @@ export const supporterId = sql`(select id from supporter)`;
 
 /**
  * Gifts and donations of this customer that arrived before any e-mail now belong to the supporter
- * of this e-mail: a statement that runs after the event's effect, in its transaction, so it sees
- * the supporter the effect wrote. Usually it finds nothing, in indexes that hold only orphans
- * (migration 2026_11_29_0600).
+ * of this e-mail (or the erased supporter the customer went to): a statement that runs after the
+ * event's effect, in its transaction, so it sees the supporter the effect wrote. Usually it finds
+ * nothing, in indexes that hold only orphans (migration 2026_11_29_0600).
  */
 export function linkOrphansQuery(email: string, customerId: string): Fragment {
-  return sql`${PREPARED} with supporter as (select id from supporters where email = ${email.trim().toLowerCase()}),
+  return sql`${PREPARED} with supporter as (
+      select id from (
+        select id, 1 as rank from supporters where email = ${email.trim().toLowerCase()}
+        union all
+        select c.supporter_id, 2 from supporter_customers c where c.stripe_customer_id = ${customerId}
+          and exists (select 1 from supporters s where s.id = c.supporter_id and s.erased_at is not null)
+      ) candidates order by rank limit 1),
     linked as (
       update gifts set supporter_id = (select id from supporter)
       where stripe_customer_id = ${customerId} and supporter_id is null)

@@ -27,6 +27,14 @@ export class KeyedHash {
     return createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url').slice(0, 22);
   }
 
+  /**
+   * Loads the key (once). Call it before holding a connection: the embedded database has only one,
+   * and a first digest inside a transaction would wait for it forever.
+   */
+  async load(): Promise<void> {
+    await this.key();
+  }
+
   private key(): Promise<Buffer> {
     if (!this.#key) {
       this.#key = this.configuredSecret
@@ -53,3 +61,11 @@ export class KeyedHash {
     return Buffer.from(row.secret, 'base64url');
   }
 }
+
+/**
+ * What an erased supporter keeps of their e-mail for ERASURE_GUARD_DAYS, and what each event with an
+ * e-mail is checked against: so that an event Stripe created before the erasure cannot recreate
+ * the supporter (src/ledger/supporters.ts).
+ */
+export const erasedEmailKey = (keyed: KeyedHash, email: string) =>
+  keyed.digest('erased-email', email.trim().toLowerCase());

@@ -21,6 +21,8 @@ export interface RetentionResult {
   auditAddresses: number;
   /** Reader ids cleared from checkouts and closed reminders after READER_ID_RETENTION_DAYS. */
   readerIds: number;
+  /** Keyed hashes of erased supporters' e-mails, after ERASURE_GUARD_DAYS. */
+  erasureGuards: number;
 }
 
 const DAY = 86_400_000;
@@ -46,6 +48,7 @@ export async function applyRetention(
     idempotencyRecords: await deleteIdempotencyRecords(db, ago(config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000)),
     auditAddresses: await clearAuditAddresses(db, ago(config.AUDIT_IP_RETENTION_DAYS * DAY)),
     readerIds: await clearReaderIds(db, ago(config.READER_ID_RETENTION_DAYS * DAY)),
+    erasureGuards: await clearErasureGuards(db, ago(config.ERASURE_GUARD_DAYS * DAY)),
   };
 }
 
@@ -141,4 +144,18 @@ async function clearReaderIds(db: Kysely<Database>, before: Date): Promise<numbe
     .where('closed_at', '<', before)
     .executeTakeFirst();
   return Number(checkouts.numUpdatedRows) + Number(reminders.numUpdatedRows);
+}
+
+/**
+ * An erased supporter keeps a keyed hash of the e-mail only while Stripe may still deliver, or a
+ * reconciliation fetch, an event it created before the erasure (src/ledger/supporters.ts).
+ */
+async function clearErasureGuards(db: Kysely<Database>, erasedBefore: Date): Promise<number> {
+  const result = await db
+    .updateTable('supporters')
+    .set({ erased_email_hash: null })
+    .where('erased_email_hash', 'is not', null)
+    .where('erased_at', '<', erasedBefore)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }

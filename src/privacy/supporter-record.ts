@@ -4,13 +4,8 @@ import { eventsNaming, findPerson, ownedBy } from './person.js';
 
 /** Everything held about one person, by the e-mail they gave (GDPR article 15). */
 export interface SupporterRecord {
-  supporter: {
-    id: string;
-    email: string | null;
-    name: string | null;
-    createdAt: string;
-    updatedAt: string;
-  } | null;
+  /** The supporter with this e-mail first, then any that shares a Stripe customer with it. */
+  supporters: Array<{ id: string; email: string | null; name: string | null; createdAt: string; updatedAt: string }>;
   stripeCustomers: string[];
   gifts: Array<Record<string, unknown>>;
   recurringDonations: Array<Record<string, unknown>>;
@@ -43,7 +38,7 @@ export async function supporterRecord(db: Kysely<Database>, email: string): Prom
     .selectFrom('reminders')
     .selectAll()
     .where('kind', '=', 'email')
-    .where('email', '=', f.email)
+    .where('email', 'in', f.emails)
     .orderBy('created_at')
     .orderBy('id')
     .execute();
@@ -51,19 +46,17 @@ export async function supporterRecord(db: Kysely<Database>, email: string): Prom
     .selectFrom('stripe_events')
     .select(['id', 'type', 'received_at'])
     .where(eventsNaming(f))
+    .where('processed_at', 'is', null)
     .orderBy('received_at')
     .execute();
-  const s = f.supporter;
   return {
-    supporter: s
-      ? {
-          id: s.id,
-          email: s.email,
-          name: s.name,
-          createdAt: s.created_at.toISOString(),
-          updatedAt: s.updated_at.toISOString(),
-        }
-      : null,
+    supporters: f.supporters.map((s) => ({
+      id: s.id,
+      email: s.email,
+      name: s.name,
+      createdAt: s.created_at.toISOString(),
+      updatedAt: s.updated_at.toISOString(),
+    })),
     stripeCustomers: f.customers,
     gifts: gifts.map((g) => ({
       id: g.id,

@@ -44,7 +44,8 @@ export async function hit(db: Kysely<Database>, keyed: KeyedHash, limits: Limit[
           select bucket, window_start from rate_limit_counters where expires_at <= ${now}
           limit ${EXPIRED_PER_HIT} for update skip locked))
       insert into rate_limit_counters (bucket, window_start, expires_at, count) values ${join(values)}
-      on conflict (bucket, window_start) do update set count = rate_limit_counters.count + 1
+      on conflict (bucket, window_start) do update
+        set count = rate_limit_counters.count + 1, expires_at = excluded.expires_at
       returning bucket, count`,
   );
   const counts = new Map(rows.map((r) => [r.bucket, r.count]));

@@ -53,6 +53,7 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
       idempotencyRecords: 0,
       auditAddresses: 0,
       readerIds: 0,
+      erasureGuards: 0,
     },
     mailEnabled: Boolean(mailer),
   };

@@ -1,21 +1,27 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
-import { finishAudit, startAudit } from '../audit/audit-log.js';
-import { emailField, zodFailure } from '../checkout/checkout-request.js';
+import { zodFailure } from '../checkout/checkout-request.js';
 import { requireStripe, stripeFailure } from '../checkout/create-checkout.js';
 import type { Deps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { clientIp } from '../http/client-ip.js';
 import { readJsonObject } from '../http/json-body.js';
-import { eraseSupporter, RecurringActive } from '../privacy/erase-supporter.js';
-import { supporterRecord } from '../privacy/supporter-record.js';
+import { ErasureRaced, RecurringActive } from '../privacy/erase-supporter.js';
+import { accessRequest, erasureRequest, LOOKUP_EMAIL } from '../privacy/requests.js';
 import { requireStaff } from '../staff/require-staff.js';
 
-const lookup = z.strictObject({ email: emailField.unwrap() });
+const email = z
+  .string({ error: 'email is required' })
+  .trim()
+  .toLowerCase()
+  .max(320, { error: 'email must be at most 320 characters' })
+  .regex(LOOKUP_EMAIL, { error: 'email is not an e-mail address' });
+
+const lookup = z.strictObject({ email });
 
 const erasure = z.strictObject({
-  email: emailField.unwrap(),
+  email,
   cancelRecurring: z.boolean({ error: 'cancelRecurring must be true or false' }).optional().default(false),
   deleteStripeCustomer: z.boolean({ error: 'deleteStripeCustomer must be true or false' }).optional().default(false),
 });
@@ -27,30 +33,21 @@ const notFound = () => new ApiError('not_found', 'Nothing is held for that e-mai
  * only, and audited by token and supporter id, never by the e-mail.
  */
 export function adminSupporterRoutes(deps: Deps) {
-  const { db, clock, config } = deps;
-
-  const audit = (c: Context<AppEnv>, filters: Record<string, unknown>) =>
-    startAudit(db, {
-      tokenId: c.get('staff').id,
-      tokenName: c.get('staff').name,
-      endpoint: c.req.path,
-      filters,
-      clientIp: clientIp(c, config.TRUST_PROXY),
-      at: clock.now(),
-    });
+  const { config } = deps;
+  const requester = (c: Context<AppEnv>) => ({
+    tokenId: c.get('staff').id,
+    tokenName: c.get('staff').name,
+    clientIp: clientIp(c, config.TRUST_PROXY),
+    endpoint: c.req.path,
+  });
 
   return new Hono<AppEnv>()
     .get('/admin/supporters', requireStaff(deps, 'admin'), async (c) => {
       const query = c.req.query();
       const parsed = lookup.safeParse(query);
       if (!parsed.success) throw zodFailure(parsed.error, query);
-      const record = await supporterRecord(db, parsed.data.email);
-      const auditId = await audit(c, { supporterId: record?.supporter?.id ?? null, found: record !== undefined });
-      if (!record) {
-        await finishAudit(db, auditId, 0, true);
-        throw notFound();
-      }
-      await finishAudit(db, auditId, 1, true);
+      const record = await accessRequest(deps, parsed.data.email, requester(c));
+      if (!record) throw notFound();
       return c.json(record);
     })
     .post('/admin/supporters/erase', requireStaff(deps, 'admin'), async (c) => {
@@ -58,20 +55,17 @@ export function adminSupporterRoutes(deps: Deps) {
       const parsed = erasure.safeParse(body);
       if (!parsed.success) throw zodFailure(parsed.error, body);
       const { email, ...options } = parsed.data;
-      const record = await supporterRecord(db, email);
-      if (!record) throw notFound();
-      const auditId = await audit(c, { supporterId: record.supporter?.id ?? null, ...options });
       const logger = c.get('logger');
       try {
-        const result = await eraseSupporter(deps, email, options, () => requireStripe(deps));
+        const result = await erasureRequest(deps, email, options, requester(c), () => requireStripe(deps));
         if (!result) throw notFound();
-        await finishAudit(db, auditId, 1, true);
         logger.info({ ...result, by: c.get('staff').id }, 'supporter erased');
         return c.json(result);
       } catch (err) {
         if (err instanceof RecurringActive) {
           throw new ApiError('recurring_active', `${err.message} (cancelRecurring: true)`, 'cancelRecurring');
         }
+        if (err instanceof ErasureRaced) throw new ApiError('conflict', err.message);
         throw stripeFailure(
           err,
           logger,

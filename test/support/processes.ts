@@ -25,10 +25,17 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs a TypeScript entry point as `npm start` / `npm run cli` do (tsx), to completion. */
-export function runTs(entry: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Finished> {
+/** Runs a TypeScript entry point as `npm start` / `npm run cli` do (tsx), to completion; `input` goes to its stdin. */
+export function runTs(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+  input?: string,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT, env });
+    if (input !== undefined) child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -35,6 +35,7 @@ async function recordSession(ctx: HandlerContext, s: CheckoutSessionObject, outc
   const campaign = campaignOf(s.metadata);
   const supporter = supporterCte({
     email,
+    erasure: await ctx.erasureCheck(email),
     name: s.customer_details.name,
     stripeCustomerId: s.customer,
     version,

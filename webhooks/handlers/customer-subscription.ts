@@ -53,7 +53,14 @@ export const customerSubscription = defineHandler({
     const version = eventVersion(event.created, event.id, RANK[s.status] ?? 1);
     const donation = subscriptionSnapshotQuery(s, { created: event.created, sourceId: event.id, supporterId, now });
     // A subscription carries no e-mail: its supporter is whoever its customer belongs to, if known yet.
-    const supporter = supporterCte({ email: null, name: null, stripeCustomerId: s.customer, version, now });
+    const supporter = supporterCte({
+      email: null,
+      erasure: null,
+      name: null,
+      stripeCustomerId: s.customer,
+      version,
+      now,
+    });
     await ctx.effect([supporter, sql`donation as (${donation})`]);
     return processed;
   },

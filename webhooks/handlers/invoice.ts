@@ -54,7 +54,7 @@ const notOurs = () => ignored('invoice not for a reader-donations subscription')
  * The CTEs both invoice events share: the supporter (by the invoice's e-mail, else its customer)
  * and the recurring donation, with the facts the event adds.
  */
-function subscriptionCtes(
+async function subscriptionCtes(
   ctx: HandlerContext,
   i: InvoiceObject,
   subscriptionId: string,
@@ -74,7 +74,14 @@ function subscriptionCtes(
     now,
   });
   return [
-    supporterCte({ email: i.customer_email, name: i.customer_name, stripeCustomerId: i.customer, version, now }),
+    supporterCte({
+      email: i.customer_email,
+      erasure: await ctx.erasureCheck(i.customer_email),
+      name: i.customer_name,
+      stripeCustomerId: i.customer,
+      version,
+      now,
+    }),
     sql`donation as (${donation})`,
   ];
 }
@@ -89,7 +96,7 @@ export const invoicePaid = defineHandler({
     const metadata = metadataOf(i);
     const frequency = recurringFrequency(metadata);
     const paidAt = toDate(i.status_transitions?.paid_at) ?? event.createdAt;
-    const ctes = subscriptionCtes(ctx, i, subscriptionId, {
+    const ctes = await subscriptionCtes(ctx, i, subscriptionId, {
       fill: {
         amount: donationAmountOf(i),
         currency: i.currency,
@@ -135,7 +142,7 @@ export const invoicePaymentFailed = defineHandler({
     const { event } = ctx;
     // A failed first payment leaves the subscription incomplete (Stripe's own state); a failed renewal, past_due.
     const first = i.billing_reason === 'subscription_create';
-    const ctes = subscriptionCtes(ctx, i, subscriptionId, {
+    const ctes = await subscriptionCtes(ctx, i, subscriptionId, {
       status: {
         version: eventVersion(event.created, event.id, first ? 0 : 1),
         status: first ? 'incomplete' : 'past_due',
