@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
 import { type CopyOut, copyOut } from './copy-out.js';
 import { type DataDirLock, lockDataDir, restrictDataDir } from './data-dir-lock.js';
@@ -12,6 +12,13 @@ export type DatabaseKind = 'postgres' | 'pglite';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
+  /**
+   * For exports: on PostgreSQL a pool of its own (EXPORT_CONCURRENCY connections), so a slow
+   * download never holds a connection checkout, webhooks or health need; the same as `db` embedded.
+   */
+  exportDb: Kysely<Database>;
+  /** Runs `work` (migrations) on a connection without the statement and query timeouts. */
+  withoutTimeouts<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   kind: DatabaseKind;
   /** A connection for several statements, sent together where the driver can (the webhook path). */
   withSession: WithSession;
@@ -20,8 +27,22 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+export interface PostgresTarget {
+  kind: 'postgres';
+  url: string;
+  poolSize: number;
+  connectTimeoutMs: number;
+  /** Client side: a query without an answer this long fails, and its connection is dropped. */
+  queryTimeoutMs?: number;
+  /** PostgreSQL's statement_timeout and lock_timeout for the service's own connections. */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
+  /** Connections for exports, apart from the service's. */
+  exportConnections?: number;
+}
+
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number }
+  | PostgresTarget
   /** dataDir undefined = in memory (tests). */
   | { kind: 'pglite'; dataDir: string | undefined; holder: string };
 
@@ -36,32 +57,7 @@ function parseInt8(value: string): number {
 }
 
 export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
-  if (target.kind === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: target.url,
-      max: target.poolSize,
-      connectionTimeoutMillis: target.connectTimeoutMs,
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-      },
-    });
-    // A client losing its connection (database restart, failover) must not crash the process: idle
-    // ones report through the pool, checked-out ones through themselves (their query rejects anyway).
-    pool.on('error', () => {});
-    pool.on('connect', (client) => {
-      client.on('error', () => {});
-      prepareMarkedStatements(client);
-    });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return {
-      db,
-      kind: 'postgres',
-      withSession: pgSessions(pool),
-      copyOut: (query) => copyOut(pool, query),
-      close: () => db.destroy(),
-    };
-  }
+  if (target.kind === 'postgres') return openPostgres(target);
 
   let lock: DataDirLock | undefined;
   if (target.dataDir !== undefined) lock = lockDataDir(target.dataDir, target.holder);
@@ -71,6 +67,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     return {
       db,
+      exportDb: db,
+      withoutTimeouts: (work) => work(db),
       kind: 'pglite',
       withSession: kyselySessions(db),
       async close() {
@@ -88,3 +86,93 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {
   await sql`select 1`.execute(db);
 }
+
+function pgPool(t: PostgresTarget, max: number, timeouts: Partial<pg.PoolConfig>): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: t.url,
+    max,
+    connectionTimeoutMillis: t.connectTimeoutMs,
+    // A connection whose peer vanished (a partition, a dead NAT entry) is found out by the kernel.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+    ...timeouts,
+  });
+  // A client losing its connection (database restart, failover) must not crash the process: idle
+  // ones report through the pool, checked-out ones through themselves (their query rejects anyway).
+  pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    prepareMarkedStatements(client);
+  });
+  return pool;
+}
+
+function openPostgres(t: PostgresTarget): DatabaseHandle {
+  const pool = pgPool(t, t.poolSize, {
+    query_timeout: t.queryTimeoutMs ?? 15_000,
+    statement_timeout: t.statementTimeoutMs ?? 10_000,
+    lock_timeout: t.lockTimeoutMs ?? 5_000,
+  });
+  // An export runs as long as its client keeps reading (src/exports/csv-response.ts cuts off one
+  // that stops), so its statements have no timeout; waiting for a lock is still bounded.
+  const exportPool = pgPool(t, t.exportConnections ?? 2, { lock_timeout: t.lockTimeoutMs ?? 5_000 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new DroppingPool(pool) }) });
+  const exportDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new DroppingPool(exportPool) }) });
+  return {
+    db,
+    exportDb,
+    async withoutTimeouts(work) {
+      const single = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool(t, 1, {}) }) });
+      try {
+        return await work(single);
+      } finally {
+        await single.destroy();
+      }
+    },
+    kind: 'postgres',
+    withSession: pgSessions(pool),
+    copyOut: (query) => copyOut(exportPool, query),
+    async close() {
+      await Promise.all([db.destroy(), exportDb.destroy()]);
+    },
+  };
+}
+
+/**
+ * The pool as Kysely sees it (its documented PostgresPool), with one difference: a client whose
+ * query failed without PostgreSQL's answer (no SQLSTATE: a query timeout, a lost connection) is
+ * handed back with that error, so the pool closes it instead of lending it out again in a state
+ * nobody knows.
+ */
+class DroppingPool implements PostgresPool {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async connect(): Promise<PostgresPoolClient> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    return {
+      query: ((...args: Parameters<pg.PoolClient['query']>) => {
+        const result = (client.query as (...a: unknown[]) => unknown)(...args);
+        if (result instanceof Promise) {
+          return result.catch((err: unknown) => {
+            if (!isServerAnswer(err)) broken = err as Error;
+            throw err;
+          });
+        }
+        return result;
+      }) as PostgresPoolClient['query'],
+      release: () => client.release(broken),
+    };
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+/** An error PostgreSQL itself answered with (it has a SQLSTATE): the connection is fine. */
+export const isServerAnswer = (err: unknown) => /^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? ''));

@@ -31,8 +31,8 @@ export function pgSessions(pool: pg.Pool): WithSession {
     // the connection in a state we cannot know, so the pool gets rid of it.
     let unknownState: Error | undefined;
     const send = (statements: readonly CompiledQuery[]) =>
-      pgStatementBatch(client, statements).catch((err: Error & { code?: unknown }) => {
-        if (typeof err.code !== 'string') unknownState = err;
+      pgStatementBatch(client, statements).catch((err: Error) => {
+        if (!/^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? ''))) unknownState = err;
         throw err;
       });
     try {

@@ -3,6 +3,7 @@ import { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
+import { ExportSlots } from './exports/export-slots.js';
 import type { Logger } from './logger.js';
 import { KeyedHash } from './privacy/keyed-hash.js';
 import { createMailer } from './reminders/mailer.js';
@@ -20,6 +21,8 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
   return {
     config,
     db: database.db,
+    exportDb: database.exportDb,
+    exportSlots: new ExportSlots(config.EXPORT_CONCURRENCY),
     dbKind: database.kind,
     withSession: database.withSession,
     // One embedded database serves one connection: nothing would ever wait to be grouped.

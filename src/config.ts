@@ -76,6 +76,11 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: int(1, 1000, 10),
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 600_000, 5000),
   DATABASE_STARTUP_TIMEOUT_MS: int(0, 3_600_000, 30_000),
+  DATABASE_QUERY_TIMEOUT_MS: int(100, 600_000, 15_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0, 600_000, 10_000),
+  DATABASE_LOCK_TIMEOUT_MS: int(0, 600_000, 5_000),
+  EXPORT_CONCURRENCY: int(1, 100, 2),
+  EXPORT_STALL_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
   STRIPE_SECRET_KEY: optionalString.refine(
     (v) => v === undefined || /^(sk|rk)_(test|live)_\w+$/.test(v),

@@ -5,7 +5,15 @@ import { isDatabaseUnavailable } from './http/database-unavailable.js';
 
 type DatabaseConfig = Pick<
   Config,
-  'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'DATABASE_CONNECT_TIMEOUT_MS' | 'DATABASE_STARTUP_TIMEOUT_MS' | 'DATA_DIR'
+  | 'DATABASE_URL'
+  | 'DATABASE_POOL_SIZE'
+  | 'DATABASE_CONNECT_TIMEOUT_MS'
+  | 'DATABASE_STARTUP_TIMEOUT_MS'
+  | 'DATABASE_QUERY_TIMEOUT_MS'
+  | 'DATABASE_STATEMENT_TIMEOUT_MS'
+  | 'DATABASE_LOCK_TIMEOUT_MS'
+  | 'EXPORT_CONCURRENCY'
+  | 'DATA_DIR'
 >;
 
 /** host:port/database of a URL, never its password. */
@@ -46,12 +54,17 @@ export async function openConfiguredDatabase(config: DatabaseConfig, holder: str
           url: config.DATABASE_URL,
           poolSize: config.DATABASE_POOL_SIZE,
           connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+          queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+          statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+          lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
+          exportConnections: config.EXPORT_CONCURRENCY,
         }
       : { kind: 'pglite', dataDir: config.DATA_DIR, holder },
   );
   try {
     if (handle.kind === 'postgres') await waitForPostgres(handle, config);
-    await migrateToLatest(handle.db);
+    // Migrations may rewrite large tables: on a connection without the service's timeouts.
+    await handle.withoutTimeouts((db) => migrateToLatest(db));
   } catch (err) {
     await handle.close().catch(() => {});
     throw err;

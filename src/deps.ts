@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js';
 import type { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { ExportSlots } from './exports/export-slots.js';
 import type { Logger } from './logger.js';
 import type { KeyedHash } from './privacy/keyed-hash.js';
 import type { Mailer } from './reminders/mailer.js';
@@ -13,6 +14,10 @@ import type { Mailer } from './reminders/mailer.js';
 export interface Deps {
   config: Config;
   db: Kysely<Database>;
+  /** Exports read through this: on PostgreSQL their own small pool (EXPORT_CONCURRENCY). */
+  exportDb: Kysely<Database>;
+  /** How many exports stream at once on this instance. */
+  exportSlots: ExportSlots;
   dbKind: DatabaseKind;
   /** One connection for an event's statements, sent together on PostgreSQL. */
   withSession: DatabaseHandle['withSession'];

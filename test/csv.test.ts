@@ -17,8 +17,20 @@ describe('CSV cells (the JavaScript path)', () => {
     ['=a,b', `"'=a,b"`],
     ['\\.', '\\.'],
     ['', ''],
+    // A formula behind blanks is still a formula to a spreadsheet.
+    ['  =1+1', "'  =1+1"],
+    [' \n-2', `"' \n-2"`],
+    ['a - b', 'a - b'],
+    // Excel splits on semicolons in many locales.
+    ['a;b', '"a;b"'],
   ])('%j -> %j', (value, cell) => {
     expect(csvCell(value)).toBe(cell);
+  });
+
+  it('text people typed is always quoted, unless empty', () => {
+    expect(csvLine(['reader@example.org', 'cs_1', '', 'Ann'], [true, false, true, true])).toBe(
+      '"reader@example.org",cs_1,,"Ann"\r\n',
+    );
   });
 
   it('numbers and dates are not neutralised; null is empty; records end with CRLF', () => {

@@ -42,6 +42,7 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
       const checkout = () =>
         fetch(`${server.url}/api/checkout-sessions`, {
           method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
         });
       const [e] = oneOff(1, Math.floor(Date.now() / 1000)).events;
@@ -74,6 +75,69 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
       expect((await webhook()).status).toBe(200);
       const gifts = await database.db.selectFrom('gifts').selectAll().execute();
       expect(gifts).toHaveLength(1);
+    } finally {
+      const code = await server.stop();
+      expect(code, server.output()).toBe(0);
+    }
+  });
+
+  it('a database that stops answering without closing the connection: 503 within the query timeout, then normal service', async () => {
+    const server = await startServer({
+      ...env,
+      DATABASE_QUERY_TIMEOUT_MS: '1000',
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    });
+    try {
+      const checkout = () =>
+        fetch(`${server.url}/api/checkout-sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
+        });
+      const [e] = oneOff(2, Math.floor(Date.now() / 1000)).events;
+      const payload = JSON.stringify(e);
+      const webhook = () =>
+        fetch(`${server.url}/webhooks/stripe`, {
+          method: 'POST',
+          headers: { 'stripe-signature': signedHeader(payload, WEBHOOK_SECRET, Math.floor(Date.now() / 1000)) },
+          body: payload,
+        });
+      const timed = async (request: () => Promise<Response>) => {
+        const started = Date.now();
+        const res = await request();
+        return { status: res.status, body: await res.text(), ms: Date.now() - started };
+      };
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+      expect((await checkout()).status).toBe(201);
+
+      // Seen: with the connection swallowed, requests hung for as long as the socket stayed open.
+      proxy.blackhole();
+      const health = await timed(() => fetch(`${server.url}/health`));
+      expect(health.status).toBe(503);
+      expect(health.ms).toBeLessThan(4000);
+      const co = await timed(checkout);
+      expect(co.status).toBe(503);
+      expect(JSON.parse(co.body).error.code).toBe('database_unavailable');
+      expect(co.ms).toBeLessThan(4000);
+      const hook = await timed(webhook);
+      expect(hook.status).toBe(500);
+      expect(hook.ms).toBeLessThan(6000);
+
+      proxy.restore();
+      const statuses: number[] = [];
+      for (let i = 0; i < 40 && statuses.slice(-3).join() !== '200,200,200'; i++) {
+        statuses.push((await fetch(`${server.url}/health`)).status);
+      }
+      expect(statuses.slice(-3)).toEqual([200, 200, 200]);
+      expect((await checkout()).status).toBe(201);
+      expect((await webhook()).status).toBe(200);
+      expect(
+        await database.db
+          .selectFrom('gifts')
+          .select('id')
+          .where('stripe_checkout_session_id', '=', 'cs_test_once2')
+          .execute(),
+      ).toHaveLength(1);
     } finally {
       const code = await server.stop();
       expect(code, server.output()).toBe(0);
@@ -123,6 +187,7 @@ describe('SIGTERM', () => {
   const checkout = (url: string, signal?: AbortSignal) =>
     fetch(`${url}/api/checkout-sessions`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
       ...(signal ? { signal } : {}),
     });

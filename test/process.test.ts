@@ -15,6 +15,7 @@ describe('the server process (npm start)', () => {
     expect(options.status).toBe(200);
     const checkout = await fetch(`${server.url}/api/checkout-sessions`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
     });
     expect(checkout.status).toBe(503);

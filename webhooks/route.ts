@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../src/app-env.js';
 import type { Deps } from '../src/deps.js';
 import { ApiError, invalid } from '../src/errors.js';
-import { readTextBody } from '../src/http/raw-body.js';
+import { readBody } from '../src/http/raw-body.js';
 import { EventProcessingError, processEvent } from './process-event.js';
 import { SignatureError, verifyStripeSignature } from './signature.js';
 import { eventEnvelope, parseEventJson } from './stripe-objects.js';
@@ -16,11 +16,11 @@ export function webhookRoutes(deps: Deps) {
     if (config.STRIPE_WEBHOOK_SECRET.length === 0) {
       throw new ApiError('webhook_unconfigured', 'Webhooks are not configured: set STRIPE_WEBHOOK_SECRET');
     }
-    // The raw text, before anything parses it: the signature covers these exact bytes.
-    const raw = await readTextBody(c, config.WEBHOOK_BODY_LIMIT_BYTES, tooLarge);
+    // The raw bytes, before anything decodes or parses them: the signature covers exactly these.
+    const bytes = await readBody(c, config.WEBHOOK_BODY_LIMIT_BYTES, tooLarge);
     try {
       verifyStripeSignature(
-        raw,
+        bytes,
         c.req.header('stripe-signature'),
         config.STRIPE_WEBHOOK_SECRET,
         Math.floor(deps.clock.now().getTime() / 1000),
@@ -33,6 +33,7 @@ export function webhookRoutes(deps: Deps) {
       }
       throw err;
     }
+    const raw = bytes.toString('utf8');
     let json: unknown;
     try {
       json = parseEventJson(raw);

@@ -17,10 +17,11 @@ export const DEFAULT_TOLERANCE_SECONDS = 300;
 /**
  * Verifies a Stripe-Signature header over the raw body, as Stripe signs it: HMAC-SHA256 of
  * "<t>.<body>" keyed with the whole whsec_ secret, lowercase hex, any v1 entry may match, and
- * any of several secrets (during a rotation). Throws SignatureError; never skipped.
+ * any of several secrets (during a rotation). The body's bytes as received, not a decoding of
+ * them (invalid UTF-8 decodes to replacement characters). Throws SignatureError; never skipped.
  */
 export function verifyStripeSignature(
-  rawBody: string,
+  rawBody: Buffer,
   header: string | undefined,
   secrets: readonly string[],
   nowSeconds: number,
@@ -44,7 +45,7 @@ export function verifyStripeSignature(
     throw new SignatureError('expired', `Stripe-Signature timestamp is outside the ${toleranceSeconds} s tolerance`);
   }
   for (const secret of secrets) {
-    const expected = createHmac('sha256', secret).update(`${timestamp}.${rawBody}`, 'utf8').digest();
+    const expected = createHmac('sha256', secret).update(`${timestamp}.`, 'utf8').update(rawBody).digest();
     if (signatures.some((s) => timingSafeEqual(s, expected))) return;
   }
   throw new SignatureError('mismatch', 'No Stripe-Signature matches the payload for any configured secret');

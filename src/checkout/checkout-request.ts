@@ -79,8 +79,13 @@ export function checkGiftAmount(options: DonationOptions, currency: string, amou
   }
 }
 
-function checkReturnUrl(field: string, value: string | undefined, allowedOrigins: readonly string[]): void {
-  if (value === undefined) return;
+/** The URL as the browser will read it (`url.href`), so Stripe redirects to what was checked. */
+function checkReturnUrl(
+  field: string,
+  value: string | undefined,
+  allowedOrigins: readonly string[],
+): string | undefined {
+  if (value === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(value);
@@ -91,6 +96,8 @@ function checkReturnUrl(field: string, value: string | undefined, allowedOrigins
   if (!allowedOrigins.includes(url.origin)) {
     throw invalid(field, `${field} must be on an allowed return origin (ALLOWED_RETURN_ORIGINS)`);
   }
+  // Stripe fills in its placeholder only as written; a path would have it percent-encoded.
+  return url.href.replaceAll('%7BCHECKOUT_SESSION_ID%7D', '{CHECKOUT_SESSION_ID}');
 }
 
 /** Turns a zod failure into the one 400 shape, naming the first failing field. */
@@ -110,9 +117,11 @@ export function parseCheckoutRequest(
   if (!parsed.success) throw zodFailure(parsed.error, body);
   const r = parsed.data;
   checkGiftAmount(options, r.currency, r.amount);
-  checkReturnUrl('successUrl', r.successUrl, allowedReturnOrigins);
-  checkReturnUrl('cancelUrl', r.cancelUrl, allowedReturnOrigins);
-  return r;
+  return {
+    ...r,
+    successUrl: checkReturnUrl('successUrl', r.successUrl, allowedReturnOrigins),
+    cancelUrl: checkReturnUrl('cancelUrl', r.cancelUrl, allowedReturnOrigins),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
-import { hit } from '../rate-limit/fixed-window.js';
+import { clientLimits, hit } from '../rate-limit/fixed-window.js';
 import { verifyCaptcha } from './captcha.js';
 import { parseCheckoutRequest } from './checkout-request.js';
 import { createCheckout } from './create-checkout.js';
@@ -22,18 +22,16 @@ export async function startCheckout(deps: Deps, a: CheckoutAttempt) {
   const { config, db, clock } = deps;
   const returnOrigins = [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_RETURN_ORIGINS];
   const request = parseCheckoutRequest(a.body, config.donationOptions, returnOrigins);
-  const windowSeconds = config.CHECKOUT_RATE_LIMIT_WINDOW_SECONDS;
-  await hit(
-    db,
-    deps.keyedHash,
-    [
-      { name: 'checkout:ip', value: a.ip, max: config.CHECKOUT_RATE_LIMIT_PER_IP, windowSeconds },
-      ...(request.email
-        ? [{ name: 'checkout:email', value: request.email, max: config.CHECKOUT_RATE_LIMIT_PER_EMAIL, windowSeconds }]
-        : []),
-    ],
-    clock.now(),
+  const limits = clientLimits(
+    'checkout',
+    { ip: a.ip, email: request.email },
+    {
+      perIp: config.CHECKOUT_RATE_LIMIT_PER_IP,
+      perEmail: config.CHECKOUT_RATE_LIMIT_PER_EMAIL,
+      windowSeconds: config.CHECKOUT_RATE_LIMIT_WINDOW_SECONDS,
+    },
   );
+  await hit(db, deps.keyedHash, limits, clock.now());
   await verifyCaptcha(config, a.captchaToken, a.ip);
   return createCheckout(deps, request, a.idempotencyKey, a.logger);
 }

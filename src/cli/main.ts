@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { StaffRole } from '../../db/schema.js';
 import { HANDLED_EVENT_TYPES } from '../../webhooks/handlers/index.js';
 import { replayEvents } from '../../webhooks/replay.js';
-import { listAudit } from '../audit/audit-log.js';
+import { finishAudit, listAudit, startAudit } from '../audit/audit-log.js';
 import { buildDeps } from '../build-deps.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
@@ -115,6 +115,11 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 /** Staff actions from the command line are audited too; there is no token, so this name stands for it. */
 const CLI_REQUESTER = { tokenId: null, tokenName: 'command line', clientIp: null };
 
+async function cliAudit(deps: Deps, endpoint: string, filters: Record<string, unknown>, rows = 1) {
+  const id = await startAudit(deps.db, { ...CLI_REQUESTER, endpoint, filters, at: deps.clock.now() });
+  await finishAudit(deps.db, id, rows, true);
+}
+
 const commands: Record<string, Command<any>> = {
   'tokens create': {
     database: true,
@@ -122,6 +127,7 @@ const commands: Record<string, Command<any>> = {
     async run({ name, role }: ReturnType<typeof parseTokenCreate>, deps) {
       try {
         const { token, record } = await createStaffToken(deps!.db, name, role, deps!.clock.now());
+        await cliAudit(deps!, 'tokens create', { tokenId: record.id, name: record.name, role: record.role });
         out(`created ${record.role} token "${record.name}" (${record.id}); store it now, it is not shown again:`);
         out(token);
         return 0;
@@ -135,7 +141,9 @@ const commands: Record<string, Command<any>> = {
     database: true,
     async run(_args, deps) {
       out(['id', 'name', 'role', 'hint', 'created', 'last used', 'revoked'].join('\t'));
-      for (const t of await listStaffTokens(deps!.db)) {
+      const tokens = await listStaffTokens(deps!.db);
+      await cliAudit(deps!, 'tokens list', {}, tokens.length);
+      for (const t of tokens) {
         out(
           [t.id, t.name, t.role, `${t.token_hint}...`, iso(t.created_at), iso(t.last_used_at), iso(t.revoked_at)].join(
             '\t',
@@ -154,6 +162,7 @@ const commands: Record<string, Command<any>> = {
         process.stderr.write(`reader-donations: no active token with id or name "${idOrName}"\n`);
         return 1;
       }
+      await cliAudit(deps!, 'tokens revoke', { tokenId: revoked.id, name: revoked.name });
       out(`revoked token "${revoked.name}" (${revoked.id})`);
       return 0;
     },

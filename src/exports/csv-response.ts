@@ -6,21 +6,32 @@ import { toCrlf } from './gifts-copy.js';
 
 const BOM = '\uFEFF';
 
-export interface CsvStream {
+export interface CsvDownload {
   filename: string;
-  columns: readonly string[];
-  pages: AsyncGenerator<Cell[][]>;
   bom: boolean;
   logger: Logger;
-  /** Called once: with the rows sent and whether the export reached its end. */
+  /**
+   * A client that takes nothing for this long is cut off (cutOff), and the export's database
+   * connection goes back; so is one whose database sends nothing for this long.
+   */
+  stallTimeoutMs: number;
+  /** Closes the client's connection (Node's response, under @hono/node-server); false without one. */
+  cutOff(): boolean;
+  /** Called once: with the rows handed to the client and whether the export reached its end. */
   onFinish(rowCount: number, completed: boolean): Promise<void>;
+}
+
+export interface CsvPages extends CsvDownload {
+  columns: readonly string[];
+  /** Columns of text people typed: always quoted (csvCell). */
+  quoted: readonly boolean[];
+  pages: AsyncGenerator<Cell[][]>;
 }
 
 /** Where the bytes come from: pages of cells formatted here, or PostgreSQL's COPY already formatted. */
 interface ByteSource {
-  /** Undefined when the source is done. */
-  next(): Promise<Uint8Array | undefined>;
-  rows(): number;
+  /** The next chunk and the rows in it; undefined when the source is done. */
+  next(): Promise<{ bytes: Uint8Array; rows: number } | undefined>;
   stop(): Promise<void>;
 }
 
@@ -29,17 +40,17 @@ interface ByteSource {
  * out at once, memory holds one page, and a client that hangs up cancels the stream, which stops
  * the page queries.
  */
-export function csvResponse(s: CsvStream): Response {
+export function csvResponse(s: CsvPages): Response {
   const encoder = new TextEncoder();
-  let rows = 0;
   return streamResponse(s, encoder.encode(csvLine(s.columns)), {
     async next() {
       const page = await s.pages.next();
       if (page.done) return undefined;
-      rows += page.value.length;
-      return encoder.encode(page.value.map(csvLine).join(''));
+      return {
+        bytes: encoder.encode(page.value.map((row) => csvLine(row, s.quoted)).join('')),
+        rows: page.value.length,
+      };
     },
-    rows: () => rows,
     stop: async () => {
       await s.pages.return(undefined);
     },
@@ -47,8 +58,9 @@ export function csvResponse(s: CsvStream): Response {
 }
 
 /** The same download from PostgreSQL's COPY (header included), with CRLF record ends. */
-export function copyCsvResponse(s: Omit<CsvStream, 'columns' | 'pages'>, copy: CopyOut): Response {
-  const state = { quoted: false };
+export function copyCsvResponse(s: CsvDownload, copy: CopyOut): Response {
+  const state = { quoted: false, records: 0 };
+  let header = true;
   return streamResponse(s, undefined, {
     // COPY hands over about a row per chunk; batching to ~64 KB keeps the per-chunk work off the path.
     async next() {
@@ -60,42 +72,65 @@ export function copyCsvResponse(s: Omit<CsvStream, 'columns' | 'pages'>, copy: C
         batch.push(chunk.value);
         size += chunk.value.length;
       }
-      return batch.length === 0 ? undefined : toCrlf(Buffer.concat(batch, size), state);
+      if (batch.length === 0) return undefined;
+      const before = state.records;
+      const bytes = toCrlf(Buffer.concat(batch, size), state);
+      // The first record COPY sends is the header.
+      const rows = state.records - before - (header && state.records > before ? 1 : 0);
+      if (state.records > before) header = false;
+      return { bytes, rows };
     },
-    rows: () => copy.rowCount(),
     stop: async () => copy.abort(),
   });
 }
 
-function streamResponse(
-  s: Omit<CsvStream, 'columns' | 'pages'>,
-  first: Uint8Array | undefined,
-  source: ByteSource,
-): Response {
+function streamResponse(s: CsvDownload, first: Uint8Array | undefined, source: ByteSource): Response {
+  let rows = 0;
   let finished = false;
+  let watchdog: NodeJS.Timeout | undefined;
   const finish = async (completed: boolean) => {
+    clearTimeout(watchdog);
     if (finished) return;
     finished = true;
-    await s
-      .onFinish(source.rows(), completed)
-      .catch((err) => s.logger.error({ err: errorFields(err) }, 'audit update failed'));
+    await s.onFinish(rows, completed).catch((err) => s.logger.error({ err: errorFields(err) }, 'audit update failed'));
+  };
+  let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /** (Re)starts the stall timer: past it, with nothing moving, the download is cut off. */
+  const guard = (why: string) => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      if (finished) return;
+      s.logger.warn({ rows, timeoutMs: s.stallTimeoutMs, why }, 'export stalled; cut off');
+      void finish(false);
+      void source.stop().catch(() => undefined);
+      // Closing the connection makes the server cancel the stream; without one, end it here.
+      if (!s.cutOff()) stream?.error(new Error(`export stalled: ${why}`));
+    }, s.stallTimeoutMs);
+    watchdog.unref();
   };
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        stream = controller;
         if (s.bom) controller.enqueue(new TextEncoder().encode(BOM));
         if (first) controller.enqueue(first);
+        guard('the client took nothing');
       },
       async pull(controller) {
         try {
+          guard('the database sent nothing');
           const chunk = await source.next();
+          if (finished) return;
           if (chunk === undefined) {
             await finish(true);
             controller.close();
             return;
           }
-          controller.enqueue(chunk);
+          rows += chunk.rows;
+          controller.enqueue(chunk.bytes);
+          guard('the client took nothing');
         } catch (err) {
+          if (finished) return;
           s.logger.error({ err: errorFields(err) }, 'export failed mid-stream');
           await finish(false);
           controller.error(err);

@@ -2,19 +2,26 @@ import { formatMinorUnits } from '../currencies.js';
 
 export type Cell = string | number | Date | null | undefined;
 
-// OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
-const FORMULA_START = /^[=+\-@\t\r]/;
+// OWASP CSV injection: a spreadsheet runs a cell as a formula when its first character that is
+// not blank (space, tab, line break) is one of = + - @, or it starts with a tab or a carriage
+// return. The COPY path (gifts-copy.ts) applies the same rule.
+const FORMULA_START = /^[ \t\r\n]*[=+\-@]|^[\t\r]/;
 
-/** One RFC 4180 field: formulas neutralised with a leading quote, quoted when it has to be. */
-export function csvCell(value: Cell): string {
+/**
+ * One RFC 4180 field: formulas neutralised with a leading quote; quoted when it has to be (a comma,
+ * quote or line break), when it has a semicolon (Excel splits on it in many locales), and always
+ * when `quote` (text people typed), unless empty.
+ */
+export function csvCell(value: Cell, quote = false): string {
   if (value === null || value === undefined) return '';
   let text = value instanceof Date ? value.toISOString() : String(value);
   if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return (quote && text !== '') || /[",;\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** One record, CRLF-terminated as RFC 4180 says. */
-export const csvLine = (cells: readonly Cell[]) => `${cells.map(csvCell).join(',')}\r\n`;
+/** One record, CRLF-terminated as RFC 4180 says; `quoted` marks the columns of text people typed. */
+export const csvLine = (cells: readonly Cell[], quoted?: readonly boolean[]) =>
+  `${cells.map((cell, i) => csvCell(cell, quoted?.[i])).join(',')}\r\n`;
 
 /** An amount in major units by the currency's exponent ("5.00", "500", "5.000"); empty when unknown. */
 export const money = (amount: number | null | undefined, currency: string | null | undefined) =>

@@ -1,6 +1,6 @@
 import { THREE_DECIMAL, ZERO_DECIMAL } from '../currencies.js';
 import type { ExportFilters } from './filters.js';
-import { GIFT_COLUMNS } from './gifts-export.js';
+import { GIFT_COLUMNS, GIFT_TYPED_COLUMNS } from './gifts-export.js';
 
 // The gifts export as PostgreSQL's own COPY, for large ledgers: every cell formatted in SQL exactly as
 // src/exports/csv.ts formats it in JavaScript (the exact-bytes tests run both and compare).
@@ -10,13 +10,15 @@ const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
 const list = (values: readonly string[]) => values.map(lit).join(', ');
 
 /**
- * Neutralises formulas like csvCell, and makes '' NULL so COPY writes it unquoted, as csvCell does.
- * The first character is compared with a list: a regular expression per cell cost PostgreSQL a
- * good part of the export's time.
+ * Neutralises formulas like csvCell (a first character that is not blank being = + - @, or a tab
+ * or carriage return first), and makes '' NULL so COPY writes it unquoted, as csvCell does. The
+ * first character is compared with a list: a regular expression per cell cost PostgreSQL a good
+ * part of the export's time.
  */
-const FORMULA_START = `('=', '+', '-', '@', E'\\t', E'\\r')`;
+const BLANKS = `E' \\t\\r\\n'`;
 const text = (expr: string) =>
-  `nullif(case when left(${expr}, 1) in ${FORMULA_START} then '''' || ${expr} else ${expr} end, '')`;
+  `nullif(case when left(ltrim(${expr}, ${BLANKS}), 1) in ('=', '+', '-', '@') or left(${expr}, 1) in (E'\\t', E'\\r')
+    then '''' || ${expr} else ${expr} end, '')`;
 
 /**
  * Major units in integer arithmetic, which costs PostgreSQL half what numeric's round does. Exact
@@ -56,7 +58,7 @@ export function giftsCopyQuery(f: ExportFilters): string {
   const select = cells.map((c, i) => `${c} as ${GIFT_COLUMNS[i]}`).join(', ');
   return `copy (select ${select} from gifts g left join supporters s on s.id = g.supporter_id
     ${where.length ? `where ${where.join(' and ')}` : ''} order by g.ledger_at, g.id)
-    to stdout with (format csv, header true)`;
+    to stdout with (format csv, header true, force_quote (${GIFT_TYPED_COLUMNS.join(', ')}))`;
 }
 
 const LF = 0x0a;
@@ -66,9 +68,10 @@ const CR = 0x0d;
 /**
  * COPY ends records with LF; RFC 4180 (and csvLine) with CRLF. Rewrites record ends, leaving line
  * breaks inside quoted cells alone; `state` carries the quoting across chunk boundaries. The bytes
- * are copied once, into a buffer of the final size.
+ * are copied once, into a buffer of the final size. `state.records`, when kept, counts the records
+ * ended so far.
  */
-export function toCrlf(chunk: Buffer, state: { quoted: boolean }): Buffer {
+export function toCrlf(chunk: Buffer, state: { quoted: boolean; records?: number }): Buffer {
   const ends: number[] = [];
   let nextQuote = chunk.indexOf(QUOTE);
   let nextLf = chunk.indexOf(LF);
@@ -86,6 +89,7 @@ export function toCrlf(chunk: Buffer, state: { quoted: boolean }): Buffer {
     state.quoted = !state.quoted;
     nextQuote = chunk.indexOf(QUOTE, nextQuote + 1);
   }
+  if (state.records !== undefined) state.records += ends.length;
   if (ends.length === 0) return chunk;
   const out = Buffer.allocUnsafe(chunk.length + ends.length);
   let at = 0;

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, GiftStatus } from '../../db/schema.js';
 import { type Cell, money, upper } from './csv.js';
 import type { ExportFilters } from './filters.js';
-import { keysetPages } from './keyset-pages.js';
+import { afterCursor, type Cursor, cursorAt, keysetPages } from './keyset-pages.js';
 
 export const GIFT_STATUSES: readonly GiftStatus[] = [
   'pending',
@@ -30,16 +30,18 @@ export const GIFT_COLUMNS = [
   'stripe_invoice_id',
 ] as const;
 
+/** Text people typed: always quoted, in this path and in COPY's (force_quote). */
+export const GIFT_TYPED_COLUMNS = ['email', 'campaign'] as const;
+
 /**
  * The ledger in pages of `pageSize`, in (ledger_at, id) order, each page one short query after the
  * last row of the one before: memory stays flat however long the ledger, no transaction stays
  * open, and the embedded database is free between pages. Date filters apply to paid_at.
  */
 export function giftPages(db: Kysely<Database>, f: ExportFilters, pageSize: number): AsyncGenerator<Cell[][]> {
-  // Times are written from JavaScript Dates (millisecond precision), so a Date is an exact cursor.
   return keysetPages(
     pageSize,
-    (after: { at: Date; id: string } | undefined) => {
+    (after: Cursor | undefined) => {
       let q = db
         .selectFrom('gifts')
         .leftJoin('supporters', 'supporters.id', 'gifts.supporter_id')
@@ -59,6 +61,7 @@ export function giftPages(db: Kysely<Database>, f: ExportFilters, pageSize: numb
           'gifts.stripe_payment_intent_id',
           'gifts.stripe_invoice_id',
         ])
+        .select(cursorAt('gifts.ledger_at'))
         .orderBy('gifts.ledger_at')
         .orderBy('gifts.id')
         .limit(pageSize);
@@ -67,10 +70,10 @@ export function giftPages(db: Kysely<Database>, f: ExportFilters, pageSize: numb
       if (f.frequency) q = q.where('gifts.frequency', 'in', f.frequency);
       if (f.status) q = q.where('gifts.status', 'in', f.status as GiftStatus[]);
       if (f.currency) q = q.where('gifts.currency', 'in', f.currency);
-      if (after) q = q.where((eb) => eb(eb.refTuple('gifts.ledger_at', 'gifts.id'), '>', eb.tuple(after.at, after.id)));
+      if (after) q = q.where(afterCursor('gifts.ledger_at', 'gifts.id', after));
       return q.execute();
     },
-    (g) => ({ at: g.ledger_at, id: g.id }),
+    (g) => ({ at: g.cursor_at, id: g.id }),
     (rows) =>
       rows.map((g) => [
         g.id,

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, ReminderStatus } from '../../db/schema.js';
 import { type Cell, money, upper } from './csv.js';
 import type { ExportFilters } from './filters.js';
-import { keysetPages } from './keyset-pages.js';
+import { afterCursor, type Cursor, cursorAt, keysetPages } from './keyset-pages.js';
 
 export const REMINDER_STATUSES: readonly ReminderStatus[] = [
   'pending',
@@ -36,17 +36,23 @@ export const REMINDER_COLUMNS = [
 export function reminderPages(db: Kysely<Database>, f: ExportFilters, pageSize: number): AsyncGenerator<Cell[][]> {
   return keysetPages(
     pageSize,
-    (after: { at: Date; id: string } | undefined) => {
-      let q = db.selectFrom('reminders').selectAll().orderBy('created_at').orderBy('id').limit(pageSize);
+    (after: Cursor | undefined) => {
+      let q = db
+        .selectFrom('reminders')
+        .selectAll()
+        .select(cursorAt('created_at'))
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(pageSize);
       if (f.from) q = q.where('created_at', '>=', f.from);
       if (f.to) q = q.where('created_at', '<', f.to);
       if (f.frequency) q = q.where('frequency', 'in', f.frequency);
       if (f.status) q = q.where('status', 'in', f.status as ReminderStatus[]);
       if (f.currency) q = q.where('currency', 'in', f.currency);
-      if (after) q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after.at, after.id)));
+      if (after) q = q.where(afterCursor('created_at', 'id', after));
       return q.execute();
     },
-    (r) => ({ at: r.created_at, id: r.id }),
+    (r) => ({ at: r.cursor_at, id: r.id }),
     (rows) =>
       rows.map((r) => [
         r.id,

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { type Cell, money, upper } from './csv.js';
 import type { ExportFilters } from './filters.js';
-import { keysetPages } from './keyset-pages.js';
+import { afterCursor, type Cursor, cursorAt, keysetPages } from './keyset-pages.js';
 
 export const RECURRING_STATUSES = [
   'active',
@@ -68,18 +68,16 @@ function keep(r: SupporterRow, f: ExportFilters): boolean {
 export function supporterPages(db: Kysely<Database>, f: ExportFilters, pageSize: number): AsyncGenerator<Cell[][]> {
   return keysetPages(
     pageSize,
-    (after: { at: Date; id: string } | undefined) =>
+    (after: Cursor | undefined) =>
       db
         .selectFrom('supporters')
-        .select(['id', 'created_at'])
-        .$if(after !== undefined, (q) =>
-          q.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after!.at, after!.id))),
-        )
+        .select(['id', cursorAt('created_at')])
+        .$if(after !== undefined, (q) => q.where(afterCursor('created_at', 'id', after!)))
         .orderBy('created_at')
         .orderBy('id')
         .limit(pageSize)
         .execute(),
-    (p) => ({ at: p.created_at, id: p.id }),
+    (p) => ({ at: p.cursor_at, id: p.id }),
     async (page) => {
       const ids = page.map((p) => p.id);
       const { rows } = await sql<SupporterRow>`

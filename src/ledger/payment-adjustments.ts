@@ -58,3 +58,19 @@ export async function giftExistsForPaymentIntent(db: Kysely<Database>, paymentIn
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** True when a gift for this invoice is in the ledger (a recurring payment of ours). */
+export async function giftExistsForInvoice(db: Kysely<Database>, invoiceId: string): Promise<boolean> {
+  const row = await db.selectFrom('gifts').select('id').where('stripe_invoice_id', '=', invoiceId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** True when we hold this subscription as a recurring donation. */
+export async function recurringDonationExists(db: Kysely<Database>, subscriptionId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('recurring_donations')
+    .select('id')
+    .where('stripe_subscription_id', '=', subscriptionId)
+    .executeTakeFirst();
+  return row !== undefined;
+}

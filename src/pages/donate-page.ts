@@ -46,13 +46,21 @@ const WHEN = [
 
 const invalidAttr = (message: string | undefined) => (message ? 'true' : 'false');
 
-/** The provider's challenge, when CAPTCHA_PROVIDER and CAPTCHA_SITE_KEY are set; it needs JavaScript. */
-function captchaWidget(v: DonateView) {
+/**
+ * The provider's challenge, when CAPTCHA_PROVIDER and CAPTCHA_SITE_KEY are set (it needs
+ * JavaScript): one in each form that needs it, checkout and the reminder sign-up; the provider's
+ * script once, with the first.
+ */
+function captchaWidget(v: DonateView, withScript: boolean) {
   const provider = v.config.CAPTCHA_PROVIDER;
   if (!provider || !v.config.CAPTCHA_SITE_KEY) return '';
   const w = CAPTCHA_WIDGET[provider];
-  return html`<div class="${w.className}" data-sitekey="${v.config.CAPTCHA_SITE_KEY}"></div>
-<script src="${w.script}" async defer></script>`;
+  return html`<div class="${w.className}" data-sitekey="${v.config.CAPTCHA_SITE_KEY}"></div>${
+    withScript
+      ? html`
+<script src="${w.script}" async defer></script>`
+      : ''
+  }`;
 }
 
 export function donatePage(v: DonateView) {
@@ -114,7 +122,7 @@ ${options.currencies.map(
 <label class="field" for="email">E-mail <span class="hint">(optional, for your receipt)</span></label>
 <input type="email" id="email" name="email" autocomplete="email" value="${v.email ?? ''}" aria-describedby="email-error" aria-invalid="${invalidAttr(e.email)}">
 <p class="error" id="email-error" role="alert">${e.email ?? ''}</p>
-${captchaWidget(v)}
+${captchaWidget(v, true)}
 <button type="submit" class="primary" id="continue">Continue</button>
 <p class="methods">${v.config.PAYMENT_METHODS_NOTE}</p>
 </form>
@@ -143,6 +151,7 @@ ${WHEN.map(
 <label class="check"><input type="checkbox" id="consent" name="consent" value="1" aria-describedby="consent-error"><span>Send me one reminder e-mail. My address is deleted afterwards.</span></label>
 <p class="error" id="consent-error" role="alert">${e.consent ?? ''}</p>
 <p class="error" id="remind-error" role="alert">${e.remind ?? ''}</p>
+${captchaWidget(v, false)}
 <button type="submit" class="secondary">Remind me</button>
 </form>
 <form id="not-now" method="post" action="/donate/not-now">

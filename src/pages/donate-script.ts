@@ -120,7 +120,8 @@ export const DONATE_SCRIPT = `(() => {
     const { ok, data } = await saveReminder({ email: $('remind-email').value.trim(), consent: $('consent').checked,
       consentVersion: remind.consent_version.value, remindAt: dayAfter(DAYS[when]), frequency: frequency(),
       amount, currency: amount === undefined ? undefined : c.currency, campaign: form.campaign.value || undefined,
-      readerId: readerId || undefined });
+      readerId: readerId || undefined,
+      captchaToken: (remind.querySelector('[name=cf-turnstile-response],[name=h-captcha-response]') || {}).value || undefined });
     if (ok) {
       $('notice').textContent = 'Thank you. We will e-mail you on ' + longDate(data.remindAt) + '.';
       $('later').open = false;

@@ -49,7 +49,10 @@ export function pageSecurity(config: Config): MiddlewareHandler<AppEnv> {
       ].join('; '),
     );
     if (!embed) c.header('X-Frame-Options', 'DENY');
-    c.header('Referrer-Policy', 'no-referrer');
+    // Not no-referrer: under it a browser sends `Origin: null` with the page's own form posts, which
+    // then cannot be told from a cross-site one (src/http/cross-site.ts). same-origin still sends
+    // nothing to Stripe or any other site.
+    c.header('Referrer-Policy', 'same-origin');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Cache-Control', 'no-store');
     await next();

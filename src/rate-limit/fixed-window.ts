@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { join, PREPARED, run, sql } from '../../db/sql-fragment.js';
 import { ApiError } from '../errors.js';
+import { clientNetwork } from '../http/client-ip.js';
 import type { KeyedHash } from '../privacy/keyed-hash.js';
 
 export interface Limit {
@@ -11,6 +12,29 @@ export interface Limit {
   value: string;
   max: number;
   windowSeconds: number;
+}
+
+/**
+ * The limits on what one client asks for: per client network (an IPv4 address, an IPv6 /64), and,
+ * when it names an e-mail, per e-mail within that network, so that nobody elsewhere can use up a
+ * donor's own attempts by naming their address.
+ */
+export function clientLimits(
+  name: 'checkout' | 'reminder',
+  client: { ip: string; email: string | undefined },
+  o: { perIp: number; perEmail: number; windowSeconds: number },
+): Limit[] {
+  const network = clientNetwork(client.ip);
+  const limits: Limit[] = [{ name: `${name}:ip`, value: network, max: o.perIp, windowSeconds: o.windowSeconds }];
+  if (client.email) {
+    limits.push({
+      name: `${name}:email`,
+      value: `${client.email} ${network}`,
+      max: o.perEmail,
+      windowSeconds: o.windowSeconds,
+    });
+  }
+  return limits;
 }
 
 /** Expired counters one hit deletes at most; the sweep takes whatever is left. */

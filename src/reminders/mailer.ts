@@ -22,8 +22,7 @@ export function createMailer(config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'SM
     connectionTimeout: config.SMTP_TIMEOUT_MS,
     greetingTimeout: config.SMTP_TIMEOUT_MS,
     socketTimeout: config.SMTP_TIMEOUT_MS,
-    // A local test server offers no certificate worth checking; real relays use smtps:// or STARTTLS.
-    ignoreTLS: config.SMTP_URL.startsWith('smtp://') && /@?(127\.0\.0\.1|localhost)[:/]/.test(config.SMTP_URL),
+    ...smtpTls(config.SMTP_URL),
   });
   return {
     async send(mail) {
@@ -33,4 +32,21 @@ export function createMailer(config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'SM
       transport.close();
     },
   };
+}
+
+/**
+ * A relay on this machine (a local MTA, a test server) is reached without TLS. Any other is reached
+ * over TLS: smtps://, or smtp:// with STARTTLS required, so that a network in between cannot strip
+ * the STARTTLS offer and read the readers' addresses.
+ */
+export function smtpTls(url: string): { ignoreTLS: boolean; requireTLS: boolean } {
+  const plain = url.startsWith('smtp://');
+  const local = isLoopback(new URL(url).hostname);
+  return { ignoreTLS: plain && local, requireTLS: plain && !local };
+}
+
+/** This machine, by name or address (the host exactly as the URL parser reads it). */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

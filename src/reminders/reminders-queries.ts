@@ -6,7 +6,8 @@ import type { ReminderRequest } from './reminder-request.js';
 
 /**
  * Creates the reminder, or moves the reader's pending one: one pending reminder per e-mail (and
- * one pending deferral per reader id), so signing up twice never means two e-mails.
+ * one pending deferral per reader id), so signing up twice never means two e-mails. A later sign-up
+ * may move the date, never the consent record.
  */
 export async function upsertReminder(
   db: Kysely<Database>,
@@ -44,8 +45,7 @@ export async function upsertReminder(
           amount: sql`excluded.amount`,
           currency: sql`excluded.currency`,
           campaign: sql`excluded.campaign`,
-          consent_version: sql`excluded.consent_version`,
-          consented_at: sql`excluded.consented_at`,
+          // The consent on record stays the first one: when, and under which wording, the reader agreed.
           reader_id: sql`coalesce(excluded.reader_id, reminders.reader_id)`,
           attempts: 0,
           next_attempt_at: null,

@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.js';
@@ -9,7 +10,7 @@ import type { Cell } from '../exports/csv.js';
 import { copyCsvResponse, csvResponse } from '../exports/csv-response.js';
 import { describeFilters, type ExportFilters, parseExportFilters } from '../exports/filters.js';
 import { giftsCopyQuery } from '../exports/gifts-copy.js';
-import { GIFT_COLUMNS, GIFT_STATUSES, giftPages } from '../exports/gifts-export.js';
+import { GIFT_COLUMNS, GIFT_STATUSES, GIFT_TYPED_COLUMNS, giftPages } from '../exports/gifts-export.js';
 import { REMINDER_COLUMNS, REMINDER_STATUSES, reminderPages } from '../exports/reminders-export.js';
 import { RECURRING_STATUSES, SUPPORTER_COLUMNS, supporterPages } from '../exports/supporters-export.js';
 import { clientIp } from '../http/client-ip.js';
@@ -23,6 +24,8 @@ const PAGE_SIZE = 2000;
 interface ExportKind {
   name: string;
   columns: readonly string[];
+  /** Columns of text people typed (e-mail, name, campaign): always quoted. */
+  typed: readonly string[];
   statuses: readonly string[];
   pages: (deps: Deps, f: ExportFilters) => AsyncGenerator<Cell[][]>;
   /** On PostgreSQL, the same file straight from COPY (for the ledger, which can be millions of rows). */
@@ -33,21 +36,24 @@ const EXPORTS: ExportKind[] = [
   {
     name: 'gifts',
     columns: GIFT_COLUMNS,
+    typed: GIFT_TYPED_COLUMNS,
     statuses: GIFT_STATUSES,
-    pages: (d, f) => giftPages(d.db, f, PAGE_SIZE),
+    pages: (d, f) => giftPages(d.exportDb, f, PAGE_SIZE),
     copy: giftsCopyQuery,
   },
   {
     name: 'supporters',
     columns: SUPPORTER_COLUMNS,
+    typed: ['email', 'name'],
     statuses: RECURRING_STATUSES,
-    pages: (d, f) => supporterPages(d.db, f, PAGE_SIZE),
+    pages: (d, f) => supporterPages(d.exportDb, f, PAGE_SIZE),
   },
   {
     name: 'reminders',
     columns: REMINDER_COLUMNS,
+    typed: ['email', 'campaign'],
     statuses: REMINDER_STATUSES,
-    pages: (d, f) => reminderPages(d.db, f, PAGE_SIZE),
+    pages: (d, f) => reminderPages(d.exportDb, f, PAGE_SIZE),
   },
 ];
 
@@ -71,17 +77,43 @@ export function adminRoutes(deps: Deps) {
     });
 
   for (const kind of EXPORTS) {
+    const quoted = kind.columns.map((column) => kind.typed.includes(column));
     app.get(`/admin/exports/${kind.name}.csv`, requireStaff(deps, 'finance'), async (c) => {
       const filters = parseExportFilters(c.req.query(), kind.statuses);
-      const auditId = await audit(c, describeFilters(filters));
-      const download = {
-        filename: `${kind.name}-${clock.now().toISOString().slice(0, 10)}.csv`,
-        bom: filters.bom,
-        logger: c.get('logger'),
-        onFinish: (rows: number, completed: boolean) => finishAudit(db, auditId, rows, completed),
-      };
-      if (kind.copy && deps.copyOut) return copyCsvResponse(download, await deps.copyOut(kind.copy(filters)));
-      return csvResponse({ ...download, columns: kind.columns, pages: kind.pages(deps, filters) });
+      const release = deps.exportSlots.take();
+      if (!release) {
+        throw new ApiError(
+          'export_busy',
+          `${config.EXPORT_CONCURRENCY} exports are running; try again shortly`,
+          undefined,
+          {
+            'Retry-After': '30',
+          },
+        );
+      }
+      try {
+        const auditId = await audit(c, describeFilters(filters));
+        const download = {
+          filename: `${kind.name}-${clock.now().toISOString().slice(0, 10)}.csv`,
+          bom: filters.bom,
+          logger: c.get('logger'),
+          stallTimeoutMs: config.EXPORT_STALL_TIMEOUT_MS,
+          cutOff: () => {
+            const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+            outgoing?.destroy();
+            return outgoing !== undefined;
+          },
+          onFinish: async (rows: number, completed: boolean) => {
+            release();
+            await finishAudit(db, auditId, rows, completed);
+          },
+        };
+        if (kind.copy && deps.copyOut) return copyCsvResponse(download, await deps.copyOut(kind.copy(filters)));
+        return csvResponse({ ...download, columns: kind.columns, quoted, pages: kind.pages(deps, filters) });
+      } catch (err) {
+        release();
+        throw err;
+      }
     });
   }
 
@@ -132,7 +164,9 @@ export function adminRoutes(deps: Deps) {
   });
 
   app.get('/admin/tokens', requireStaff(deps, 'admin'), async (c) => {
-    return c.json({ tokens: (await listStaffTokens(db)).map(tokenJson) });
+    const tokens = await listStaffTokens(db);
+    await finishAudit(db, await audit(c, {}), tokens.length, true);
+    return c.json({ tokens: tokens.map(tokenJson) });
   });
 
   app.post('/admin/tokens', requireStaff(deps, 'admin'), async (c) => {
@@ -141,6 +175,7 @@ export function adminRoutes(deps: Deps) {
     if (!parsed.success) throw zodFailure(parsed.error, body);
     try {
       const { token, record } = await createStaffToken(db, parsed.data.name, parsed.data.role, clock.now());
+      await finishAudit(db, await audit(c, { tokenId: record.id, name: record.name, role: record.role }), 1, true);
       c.get('logger').info({ tokenId: record.id, role: record.role, by: c.get('staff').id }, 'staff token created');
       return c.json({ ...tokenJson(record), token }, 201);
     } catch (err) {
@@ -152,6 +187,7 @@ export function adminRoutes(deps: Deps) {
   app.post('/admin/tokens/:id/revoke', requireStaff(deps, 'admin'), async (c) => {
     const revoked = await revokeStaffToken(db, c.req.param('id'), clock.now());
     if (!revoked) throw new ApiError('not_found', 'No active token with that id or name');
+    await finishAudit(db, await audit(c, { tokenId: revoked.id, name: revoked.name }), 1, true);
     c.get('logger').info({ tokenId: revoked.id, by: c.get('staff').id }, 'staff token revoked');
     return c.json(tokenJson(revoked));
   });

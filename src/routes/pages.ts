@@ -8,6 +8,8 @@ import type { Deps } from '../deps.js';
 import { findCurrency } from '../donation-options.js';
 import { ApiError } from '../errors.js';
 import { clientIp } from '../http/client-ip.js';
+import { refuseCrossSite } from '../http/cross-site.js';
+import { readForm } from '../http/form-body.js';
 import { type DonateField, type DonateView, donatePage } from '../pages/donate-page.js';
 import { page } from '../pages/layout.js';
 import { moneyText, parseTypedAmount } from '../pages/money-text.js';
@@ -24,8 +26,8 @@ export function pageRoutes(deps: Deps) {
   const { config, db, clock } = deps;
   const options = config.donationOptions;
   const app = new Hono<AppEnv>();
-  app.use('/donate', pageSecurity(config));
-  app.use('/donate/*', pageSecurity(config));
+  app.use('/donate', pageSecurity(config), refuseCrossSite(config));
+  app.use('/donate/*', pageSecurity(config), refuseCrossSite(config));
   app.use('/thank-you', pageSecurity(config));
 
   /** The page as a reader left it: their choices kept, errors next to their fields. */
@@ -80,7 +82,7 @@ export function pageRoutes(deps: Deps) {
 
   // The form without JavaScript: validate as the API does, then 303 to Stripe Checkout.
   app.post('/donate', async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const v = view(c, form);
     const other = text(form.other_amount);
     const amount = other ? parseTypedAmount(other, v.currency) : v.amount;
@@ -120,7 +122,7 @@ export function pageRoutes(deps: Deps) {
   });
 
   app.post('/donate/remind', async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const v = view(c, form, { remindOpen: true, remindEmail: text(form.email) || undefined, email: undefined });
     const days = WHEN_DAYS[text(form.when)] ?? 30;
     const remindAt = new Date(clock.now().getTime() + days * 86_400_000).toISOString().slice(0, 10);
@@ -137,6 +139,7 @@ export function pageRoutes(deps: Deps) {
           ...(Number.isSafeInteger(amount) && amount > 0 ? { amount, currency: v.currency } : {}),
           campaign: v.campaign,
           readerId: readerId(c, false),
+          captchaToken: form['cf-turnstile-response'] ?? form['h-captcha-response'],
         },
         clientIp(c, config.TRUST_PROXY),
       );
@@ -163,7 +166,7 @@ export function pageRoutes(deps: Deps) {
   });
 
   app.post('/donate/not-now', async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const v = view(c, form);
     const id = readerId(c, true)!;
     const remindAt = new Date(clock.now().getTime() + 30 * 86_400_000).toISOString().slice(0, 10);

@@ -5,6 +5,8 @@ import type { AppEnv } from '../app-env.js';
 import type { Deps } from '../deps.js';
 import { ApiError, invalid } from '../errors.js';
 import { clientIp } from '../http/client-ip.js';
+import { refuseCrossSite } from '../http/cross-site.js';
+import { readForm } from '../http/form-body.js';
 import { readJsonObject } from '../http/json-body.js';
 import { page } from '../pages/layout.js';
 import { pageSecurity } from '../pages/page-security.js';
@@ -52,7 +54,7 @@ export function reminderRoutes(deps: Deps) {
         return c.json({ cancelled: true });
       })
       // The link in the e-mail: a page with a button, so a mail scanner fetching the link cancels nothing.
-      .use('/reminders/cancel', pageSecurity(config))
+      .use('/reminders/cancel', pageSecurity(config), refuseCrossSite(config))
       .get('/reminders/cancel', (c) => {
         const token = c.req.query('token') ?? '';
         return c.html(
@@ -68,7 +70,7 @@ export function reminderRoutes(deps: Deps) {
         );
       })
       .post('/reminders/cancel', async (c) => {
-        const form = await c.req.parseBody();
+        const form = await readForm(c);
         const done = await cancel(form.token);
         return c.html(
           done

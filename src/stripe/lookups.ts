@@ -40,3 +40,31 @@ export async function paymentIntentForCharge(
   const pi = charge.payment_intent;
   return pi === null ? null : typeof pi === 'string' ? pi : pi.id;
 }
+
+/** A PaymentIntent's metadata (where Checkout put our tag for a one-off gift). */
+export async function paymentIntentMetadata(
+  stripe: Stripe,
+  paymentIntentId: string,
+  config: StripeCallConfig,
+): Promise<Record<string, string>> {
+  const intent = await callStripe(
+    (timeout) => stripe.paymentIntents.retrieve(paymentIntentId, {}, { timeout }),
+    options(config),
+  );
+  return intent.metadata ?? {};
+}
+
+/** The subscription an invoice belongs to, and that subscription's metadata as the invoice carries it. */
+export async function invoiceSubscription(
+  stripe: Stripe,
+  invoiceId: string,
+  config: StripeCallConfig,
+): Promise<{ subscriptionId: string | null; metadata: Record<string, string> }> {
+  const invoice = await callStripe((timeout) => stripe.invoices.retrieve(invoiceId, {}, { timeout }), options(config));
+  const details = invoice.parent?.subscription_details;
+  const sub = details?.subscription;
+  return {
+    subscriptionId: sub == null ? null : typeof sub === 'string' ? sub : sub.id,
+    metadata: (details?.metadata as Record<string, string> | null | undefined) ?? {},
+  };
+}

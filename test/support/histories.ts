@@ -1,5 +1,14 @@
 import type { StripeEmulator } from '../../src/dev/stripe-emulator/server.js';
-import { charge, checkoutSession, dispute, event, invoice, type StripeEvent, subscription } from './stripe-events.js';
+import {
+  charge,
+  checkoutSession,
+  dispute,
+  event,
+  invoice,
+  type StripeEvent,
+  subscription,
+  TAG,
+} from './stripe-events.js';
 
 /** A realistic sequence of Stripe events for one reader, in the order Stripe would send them. */
 export interface History {
@@ -180,6 +189,7 @@ export function refunded(n: number, t: number, refunds: number[]): History {
   const i = ids(n, 'once');
   return {
     name: `refunded one-off ${n} (${refunds.join(', ')})`,
+    arrange: (stripe) => taggedPaymentIntent(stripe, i.pi),
     events: [
       ...base.events,
       ...refunds.map((cumulative, k) =>
@@ -213,8 +223,20 @@ export function refundedRenewal(n: number, t: number): History {
     ],
     arrange(stripe) {
       stripe.invoicePayments.push({ invoice: `in_${i.sub}_1`, payment_intent: pi });
+      const invoice = `in_${i.sub}_1`;
+      stripe.paymentIntents.set(pi, { id: pi, object: 'payment_intent', metadata: {} });
+      stripe.invoices.set(invoice, {
+        id: invoice,
+        object: 'invoice',
+        parent: { type: 'subscription_details', subscription_details: { subscription: i.sub, metadata: { ...TAG } } },
+      });
     },
   };
+}
+
+/** What Stripe holds for a one-off gift's PaymentIntent: Checkout's tag, copied from payment_intent_data. */
+function taggedPaymentIntent(stripe: StripeEmulator, id: string) {
+  stripe.paymentIntents.set(id, { id, object: 'payment_intent', metadata: { ...TAG, frequency: 'once' } });
 }
 
 export function disputed(n: number, t: number, outcome: 'won' | 'lost'): History {
@@ -223,6 +245,7 @@ export function disputed(n: number, t: number, outcome: 'won' | 'lost'): History
   const d = (status: string) => dispute({ id: `dp_${n}`, charge: i.ch, paymentIntent: i.pi, amount: 5000, status });
   return {
     name: `disputed one-off ${n} (${outcome})`,
+    arrange: (stripe) => taggedPaymentIntent(stripe, i.pi),
     events: [
       ...base.events,
       event('charge.dispute.created', d('needs_response'), { created: t + 5 * DAY }),

@@ -3,12 +3,16 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP relay between the service and PostgreSQL that a test can cut (every connection dropped,
- * new ones refused at once) and restore: a database that goes away and comes back.
+ * new ones refused at once) and restore: a database that goes away and comes back. Or blackhole:
+ * nothing forwarded any more and nothing closed, on open connections and new ones alike, as a
+ * network partition or a dead NAT entry does; the connections it swallowed stay swallowed.
  */
 export class TcpProxy {
   #server: Server | undefined;
   #sockets = new Set<Socket>();
+  #pairs: Array<[Socket, Socket]> = [];
   #cut = false;
+  #blackhole = false;
   port = 0;
 
   constructor(
@@ -18,14 +22,18 @@ export class TcpProxy {
 
   async start(): Promise<this> {
     this.#server = createServer((client) => {
+      this.#track(client);
       if (this.#cut) {
         client.destroy();
         return;
       }
+      if (this.#blackhole) {
+        client.pause();
+        return;
+      }
       const upstream = connect(this.targetPort, this.targetHost);
+      this.#track(upstream);
       for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('close', () => this.#sockets.delete(s));
         s.on('error', () => {
           client.destroy();
           upstream.destroy();
@@ -33,10 +41,16 @@ export class TcpProxy {
       }
       client.pipe(upstream);
       upstream.pipe(client);
+      this.#pairs.push([client, upstream]);
     });
     await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
     this.port = (this.#server.address() as AddressInfo).port;
     return this;
+  }
+
+  #track(s: Socket) {
+    this.#sockets.add(s);
+    s.on('close', () => this.#sockets.delete(s));
   }
 
   cut(): void {
@@ -44,8 +58,19 @@ export class TcpProxy {
     for (const s of this.#sockets) s.destroy();
   }
 
+  blackhole(): void {
+    this.#blackhole = true;
+    for (const [client, upstream] of this.#pairs.splice(0)) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
   restore(): void {
     this.#cut = false;
+    this.#blackhole = false;
   }
 
   async stop(): Promise<void> {

@@ -1,27 +1,52 @@
 import type { DisputeState } from '../../db/schema.js';
 import type { Deps } from '../../src/deps.js';
-import { giftExistsForPaymentIntent, recordAdjustmentCtes } from '../../src/ledger/payment-adjustments.js';
-import { invoiceForPaymentIntent, paymentIntentForCharge } from '../../src/stripe/lookups.js';
+import {
+  giftExistsForInvoice,
+  giftExistsForPaymentIntent,
+  recordAdjustmentCtes,
+  recurringDonationExists,
+} from '../../src/ledger/payment-adjustments.js';
+import {
+  invoiceForPaymentIntent,
+  invoiceSubscription,
+  paymentIntentForCharge,
+  paymentIntentMetadata,
+} from '../../src/stripe/lookups.js';
 import { defineHandler, ignored, processed } from '../handler.js';
 import { type ChargeObject, chargeObject, type DisputeObject, disputeObject } from '../stripe-objects.js';
-import { keys } from './common.js';
+import { isOurs, keys } from './common.js';
 
 interface Located {
   paymentIntentId: string | null;
   invoiceId: string | null;
+  /** In our ledger, or tagged as ours at Stripe: another shop's refunds and disputes are not. */
+  ours: boolean;
 }
 
 /**
- * Finds what a refund or dispute belongs to before the transaction: a gift we hold by its
- * PaymentIntent, else (a recurring payment, or one whose own event is still on its way) the
- * invoice Stripe says the PaymentIntent paid.
+ * Finds what a refund or dispute belongs to before the transaction, and whether it is ours: a gift
+ * we hold by its PaymentIntent; else a PaymentIntent Checkout tagged for us (a one-off whose own
+ * event is still on its way); else the invoice Stripe says the PaymentIntent paid, when that
+ * invoice is one we hold or its subscription is ours (tagged, or one we know). Anything else is
+ * another shop's on the same Stripe account.
  */
 async function locate(deps: Deps, paymentIntentId: string | null, chargeId: string | null): Promise<Located> {
+  const none = { paymentIntentId: null, invoiceId: null, ours: false };
   let pi = paymentIntentId;
   if (!pi && chargeId) pi = await paymentIntentForCharge(requireKey(deps), chargeId, deps.config);
-  if (!pi) return { paymentIntentId: null, invoiceId: null };
-  if (await giftExistsForPaymentIntent(deps.db, pi)) return { paymentIntentId: pi, invoiceId: null };
-  return { paymentIntentId: pi, invoiceId: await invoiceForPaymentIntent(requireKey(deps), pi, deps.config) };
+  if (!pi) return none;
+  if (await giftExistsForPaymentIntent(deps.db, pi)) return { paymentIntentId: pi, invoiceId: null, ours: true };
+  const stripe = requireKey(deps);
+  if (isOurs(await paymentIntentMetadata(stripe, pi, deps.config))) {
+    return { paymentIntentId: pi, invoiceId: null, ours: true };
+  }
+  const invoiceId = await invoiceForPaymentIntent(stripe, pi, deps.config);
+  if (!invoiceId) return { ...none, paymentIntentId: pi };
+  if (await giftExistsForInvoice(deps.db, invoiceId)) return { paymentIntentId: pi, invoiceId, ours: true };
+  const { subscriptionId, metadata } = await invoiceSubscription(stripe, invoiceId, deps.config);
+  const ours =
+    isOurs(metadata) || (subscriptionId !== null && (await recurringDonationExists(deps.db, subscriptionId)));
+  return { paymentIntentId: pi, invoiceId, ours };
 }
 
 /**
@@ -42,6 +67,7 @@ export const chargeRefunded = defineHandler<ChargeObject, Located>({
   lockKeys,
   async apply(ctx, c, at) {
     if (!at.paymentIntentId) return ignored('charge without a PaymentIntent');
+    if (!at.ours) return ignored('payment not made through reader-donations');
     await ctx.effect(
       recordAdjustmentCtes({
         stripePaymentIntentId: at.paymentIntentId,
@@ -68,6 +94,7 @@ const disputeHandler = (type: 'created' | 'closed') =>
     lockKeys,
     async apply(ctx, d, at) {
       if (!at.paymentIntentId) return ignored('dispute without a PaymentIntent');
+      if (!at.ours) return ignored('payment not made through reader-donations');
       await ctx.effect(
         recordAdjustmentCtes({
           stripePaymentIntentId: at.paymentIntentId,

@@ -53,6 +53,9 @@ export class StripeEmulator {
   readonly subscriptions = new Map<string, Json>();
   /** Customers by id: made by "Pay", or put here by a test. */
   readonly customers = new Map<string, Json>();
+  /** PaymentIntents and invoices by id, as GET returns them: made by "Pay", or put here by a test. */
+  readonly paymentIntents = new Map<string, Json>();
+  readonly invoices = new Map<string, Json>();
   readonly #faults: Fault[] = [];
   readonly #idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   #server: Server | undefined;
@@ -211,6 +214,9 @@ export class StripeEmulator {
     const subscription = subscriptionMatch && this.subscriptions.get(subscriptionMatch[1]!);
     if (subscription && method === 'GET') return [200, subscription];
     if (subscription && method === 'DELETE') return [200, this.#cancelSubscription(subscription)];
+    const retrieved = /^\/v1\/(payment_intents|invoices)\/(\w+)$/.exec(path);
+    const found = retrieved && (retrieved[1] === 'invoices' ? this.invoices : this.paymentIntents).get(retrieved[2]!);
+    if (found && method === 'GET') return [200, found];
     const customerMatch = /^\/v1\/customers\/(\w+)$/.exec(path);
     const customer = customerMatch && this.customers.get(customerMatch[1]!);
     if (customer && method === 'GET') return [200, customer];
@@ -304,16 +310,34 @@ export class StripeEmulator {
         periodEnd,
       });
       this.subscriptions.set(subscription, created);
+      const invoice = firstInvoiceObject({
+        subscription,
+        customer,
+        email,
+        name,
+        amount,
+        currency,
+        metadata,
+        now,
+        periodEnd,
+      });
+      this.invoices.set(String(invoice.id), invoice);
       events.push(
         event('customer.subscription.created', structuredClone(created), now),
-        event(
-          'invoice.paid',
-          firstInvoiceObject({ subscription, customer, email, name, amount, currency, metadata, now, periodEnd }),
-          now,
-        ),
+        event('invoice.paid', structuredClone(invoice), now),
       );
     } else {
       session.payment_intent = id('pi');
+      const params = (session._params ?? {}) as Json;
+      this.paymentIntents.set(String(session.payment_intent), {
+        id: session.payment_intent,
+        object: 'payment_intent',
+        amount: session.amount_total,
+        currency: session.currency,
+        customer,
+        metadata: params.payment_intent_data?.metadata ?? {},
+        status: 'succeeded',
+      });
     }
     const { _params, ...visible } = session;
     events.push(event('checkout.session.completed', visible, now));
