@@ -119,7 +119,11 @@ function openPostgres(t: PostgresTarget): DatabaseHandle {
   });
   // An export runs as long as its client keeps reading (src/exports/csv-response.ts cuts off one
   // that stops), so its statements have no timeout; waiting for a lock is still bounded.
-  const exportPool = pgPool(t, t.exportConnections ?? 2, { lock_timeout: t.lockTimeoutMs ?? 5_000 });
+  // Its sessions write times as the exports do (src/exports/copy-cells.ts), whatever the server's defaults.
+  const exportPool = pgPool(t, t.exportConnections ?? 2, {
+    lock_timeout: t.lockTimeoutMs ?? 5_000,
+    options: '-c DateStyle=ISO -c TimeZone=UTC',
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new DroppingPool(pool) }) });
   const exportDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new DroppingPool(exportPool) }) });
   return {

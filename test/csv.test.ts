@@ -34,8 +34,12 @@ describe('CSV cells (the JavaScript path)', () => {
   });
 
   it('numbers and dates are not neutralised; null is empty; records end with CRLF', () => {
+    // Times as PostgreSQL writes a timestamptz in UTC, fractions of a second only when there are some.
+    expect(csvLine([new Date('2026-01-02T03:04:05.000Z'), new Date('2026-01-02T03:04:05.120Z')])).toBe(
+      '2026-01-02 03:04:05+00,2026-01-02 03:04:05.12+00\r\n',
+    );
     expect(csvLine([-5, null, new Date('2026-01-02T03:04:05.678Z'), undefined])).toBe(
-      '-5,,2026-01-02T03:04:05.678Z,\r\n',
+      '-5,,2026-01-02 03:04:05.678+00,\r\n',
     );
   });
 });

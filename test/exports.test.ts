@@ -224,10 +224,10 @@ describe('GET /admin/exports/gifts.csv', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.text()).toBe(
       GIFTS_HEADER +
-        `${G(1)},${S1},"ann@example.org",once,5.00,USD,succeeded,0.00,2026-03-01T10:00:00.000Z,"article, 42",cs_1,pi_1,\r\n` +
-        `${G(2)},${S1},"ann@example.org",monthly,500,JPY,succeeded,0,2026-03-02T10:00:00.000Z,"'+1 offer",,,in_2\r\n` +
-        `${G(3)},${S2},"'=cmd@example.org",annual,5.000,KWD,partially_refunded,1.250,2026-03-03T10:00:00.000Z,"'-minus",,,in_3\r\n` +
-        `${G(4)},${S2},"'=cmd@example.org",once,19.99,USD,dispute_lost,0.00,2026-03-04T10:00:00.000Z,"'@SUM(A1)",cs_4,pi_4,\r\n` +
+        `${G(1)},${S1},"ann@example.org",once,5.00,USD,succeeded,0.00,2026-03-01 10:00:00+00,"article, 42",cs_1,pi_1,\r\n` +
+        `${G(2)},${S1},"ann@example.org",monthly,500,JPY,succeeded,0,2026-03-02 10:00:00+00,"'+1 offer",,,in_2\r\n` +
+        `${G(3)},${S2},"'=cmd@example.org",annual,5.000,KWD,partially_refunded,1.250,2026-03-03 10:00:00+00,"'-minus",,,in_3\r\n` +
+        `${G(4)},${S2},"'=cmd@example.org",once,19.99,USD,dispute_lost,0.00,2026-03-04 10:00:00+00,"'@SUM(A1)",cs_4,pi_4,\r\n` +
         `${G(5)},,,once,7.00,EUR,pending,0.00,,"'\tTabbed",cs_5,,\r\n`,
     );
   });
@@ -272,10 +272,10 @@ describe('GET /admin/exports/gifts.csv', () => {
     });
     expect(await (await get('/admin/exports/gifts.csv')).text()).toBe(
       GIFTS_HEADER +
-        `${G(21)},${S1},"edge@example.org",once,1,JPY,succeeded,0,2026-03-01T00:00:00.000Z,"\\.",,,\r\n` +
-        `${G(22)},${S1},"edge@example.org",once,0.001,BHD,succeeded,0.000,2026-03-02T00:00:00.000Z,,,,\r\n` +
-        `${G(23)},${S1},"edge@example.org",once,999999.99,USD,succeeded,0.00,2026-03-03T00:00:00.000Z,"cr\rinside ""q""",,,\r\n` +
-        `${G(24)},${S1},"edge@example.org",once,0.05,USD,succeeded,0.00,2026-03-04T00:00:00.000Z,"'  =1;2",,,\r\n`,
+        `${G(21)},${S1},"edge@example.org",once,1,JPY,succeeded,0,2026-03-01 00:00:00+00,"\\.",,,\r\n` +
+        `${G(22)},${S1},"edge@example.org",once,0.001,BHD,succeeded,0.000,2026-03-02 00:00:00+00,,,,\r\n` +
+        `${G(23)},${S1},"edge@example.org",once,999999.99,USD,succeeded,0.00,2026-03-03 00:00:00+00,"cr\rinside ""q""",,,\r\n` +
+        `${G(24)},${S1},"edge@example.org",once,0.05,USD,succeeded,0.00,2026-03-04 00:00:00+00,"'  =1;2",,,\r\n`,
     );
   });
 
@@ -381,10 +381,10 @@ describe('GET /admin/exports/supporters.csv and reminders.csv', () => {
     const text = await (await get('/admin/exports/supporters.csv')).text();
     expect(text).toBe(
       'supporter_id,email,name,currency,gifts_count,lifetime_amount,first_gift_at,last_gift_at,recurring_status,recurring_frequency,recurring_amount,stripe_customer_id,created_at\r\n' +
-        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",JPY,1,500,2026-03-02T10:00:00.000Z,2026-03-02T10:00:00.000Z,active,monthly,500,cus_a cus_b,2026-01-01T00:00:00.000Z\r\n` +
-        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",USD,1,5.00,2026-03-01T10:00:00.000Z,2026-03-01T10:00:00.000Z,,,,cus_a cus_b,2026-01-01T00:00:00.000Z\r\n` +
-        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",KWD,1,3.750,2026-03-03T10:00:00.000Z,2026-03-03T10:00:00.000Z,,,,,2026-02-01T00:00:00.000Z\r\n` +
-        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",USD,1,0.00,2026-03-04T10:00:00.000Z,2026-03-04T10:00:00.000Z,,,,,2026-02-01T00:00:00.000Z\r\n`,
+        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",JPY,1,500,2026-03-02 10:00:00+00,2026-03-02 10:00:00+00,active,monthly,500,cus_a cus_b,2026-01-01 00:00:00+00\r\n` +
+        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",USD,1,5.00,2026-03-01 10:00:00+00,2026-03-01 10:00:00+00,,,,cus_a cus_b,2026-01-01 00:00:00+00\r\n` +
+        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",KWD,1,3.750,2026-03-03 10:00:00+00,2026-03-03 10:00:00+00,,,,,2026-02-01 00:00:00+00\r\n` +
+        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",USD,1,0.00,2026-03-04 10:00:00+00,2026-03-04 10:00:00+00,,,,,2026-02-01 00:00:00+00\r\n`,
     );
     const ids = async (q: string) =>
       parseCsv(await (await get(`/admin/exports/supporters.csv?${q}`)).text())

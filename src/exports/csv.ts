@@ -14,9 +14,20 @@ const FORMULA_START = /^[ \t\r\n]*[=+\-@]|^[\t\r]/;
  */
 export function csvCell(value: Cell, quote = false): string {
   if (value === null || value === undefined) return '';
-  let text = value instanceof Date ? value.toISOString() : String(value);
+  let text = value instanceof Date ? csvTime(value) : String(value);
   if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
   return (quote && text !== '') || /[",;\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * A time in UTC as PostgreSQL writes a timestamptz under DateStyle ISO, so the COPY exports
+ * (copy-cells.ts) write it for the price of no conversion: "2026-03-01 10:00:00.12+00", fractions of
+ * a second only when there are some.
+ */
+export function csvTime(d: Date): string {
+  const iso = d.toISOString();
+  const fraction = iso.slice(20, 23).replace(/0+$/, '');
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ''}+00`;
 }
 
 /** One record, CRLF-terminated as RFC 4180 says; `quoted` marks the columns of text people typed. */

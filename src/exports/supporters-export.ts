@@ -32,6 +32,9 @@ export const SUPPORTER_COLUMNS = [
   'created_at',
 ] as const;
 
+/** Text people typed: always quoted, in this path and in COPY's (force_quote). */
+export const SUPPORTER_TYPED_COLUMNS = ['email', 'name'] as const;
+
 interface SupporterRow {
   id: string;
   email: string;

@@ -12,7 +12,13 @@ import { describeFilters, type ExportFilters, parseExportFilters } from '../expo
 import { giftsCopyQuery } from '../exports/gifts-copy.js';
 import { GIFT_COLUMNS, GIFT_STATUSES, GIFT_TYPED_COLUMNS, giftPages } from '../exports/gifts-export.js';
 import { REMINDER_COLUMNS, REMINDER_STATUSES, reminderPages } from '../exports/reminders-export.js';
-import { RECURRING_STATUSES, SUPPORTER_COLUMNS, supporterPages } from '../exports/supporters-export.js';
+import { supportersCopyQuery } from '../exports/supporters-copy.js';
+import {
+  RECURRING_STATUSES,
+  SUPPORTER_COLUMNS,
+  SUPPORTER_TYPED_COLUMNS,
+  supporterPages,
+} from '../exports/supporters-export.js';
 import { clientIp } from '../http/client-ip.js';
 import { readJsonObject } from '../http/json-body.js';
 import { requireStaff } from '../staff/require-staff.js';
@@ -28,8 +34,8 @@ interface ExportKind {
   typed: readonly string[];
   statuses: readonly string[];
   pages: (deps: Deps, f: ExportFilters) => AsyncGenerator<Cell[][]>;
-  /** On PostgreSQL, the same file straight from COPY (for the ledger, which can be millions of rows). */
-  copy?: (f: ExportFilters) => string;
+  /** On PostgreSQL, the same file straight from COPY (tables of millions of rows); the configured currencies. */
+  copy?: (f: ExportFilters, currencies: readonly string[]) => string;
 }
 
 const EXPORTS: ExportKind[] = [
@@ -44,9 +50,10 @@ const EXPORTS: ExportKind[] = [
   {
     name: 'supporters',
     columns: SUPPORTER_COLUMNS,
-    typed: ['email', 'name'],
+    typed: SUPPORTER_TYPED_COLUMNS,
     statuses: RECURRING_STATUSES,
     pages: (d, f) => supporterPages(d.exportDb, f, PAGE_SIZE),
+    copy: supportersCopyQuery,
   },
   {
     name: 'reminders',
@@ -78,6 +85,7 @@ export function adminRoutes(deps: Deps) {
 
   for (const kind of EXPORTS) {
     const quoted = kind.columns.map((column) => kind.typed.includes(column));
+    const currencies = config.donationOptions.currencies.map((c) => c.currency);
     app.get(`/admin/exports/${kind.name}.csv`, requireStaff(deps, 'finance'), async (c) => {
       const filters = parseExportFilters(c.req.query(), kind.statuses);
       const release = deps.exportSlots.take();
@@ -108,7 +116,9 @@ export function adminRoutes(deps: Deps) {
             await finishAudit(db, auditId, rows, completed);
           },
         };
-        if (kind.copy && deps.copyOut) return copyCsvResponse(download, await deps.copyOut(kind.copy(filters)));
+        if (kind.copy && deps.copyOut) {
+          return copyCsvResponse(download, await deps.copyOut(kind.copy(filters, currencies)));
+        }
         return csvResponse({ ...download, columns: kind.columns, quoted, pages: kind.pages(deps, filters) });
       } catch (err) {
         release();

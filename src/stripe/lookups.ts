@@ -41,17 +41,22 @@ export async function paymentIntentForCharge(
   return pi === null ? null : typeof pi === 'string' ? pi : pi.id;
 }
 
-/** A PaymentIntent's metadata (where Checkout put our tag for a one-off gift). */
+/** A PaymentIntent's metadata (where Checkout put our tag for a one-off gift); none for one Stripe does not know. */
 export async function paymentIntentMetadata(
   stripe: Stripe,
   paymentIntentId: string,
   config: StripeCallConfig,
 ): Promise<Record<string, string>> {
-  const intent = await callStripe(
-    (timeout) => stripe.paymentIntents.retrieve(paymentIntentId, {}, { timeout }),
-    options(config),
-  );
-  return intent.metadata ?? {};
+  try {
+    const intent = await callStripe(
+      (timeout) => stripe.paymentIntents.retrieve(paymentIntentId, {}, { timeout }),
+      options(config),
+    );
+    return intent.metadata ?? {};
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'resource_missing') return {};
+    throw err;
+  }
 }
 
 /** The subscription an invoice belongs to, and that subscription's metadata as the invoice carries it. */

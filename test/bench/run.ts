@@ -118,6 +118,8 @@ function eventFile(seed: number, count: number): string {
           ? recurring(n, t + i, { interval: 'month', renewals: 1 })
           : refunded(n, t + i, [500]);
     events.push(...h.events);
+    // What Stripe would know about them (a refund arriving before its gift asks it).
+    if (emulator) h.arrange?.(emulator);
   }
   // Delivered in the order Stripe created them, as it sends them: one checkout's events together,
   // a renewal a month after its sign-up.
@@ -141,6 +143,9 @@ function eventFile(seed: number, count: number): string {
   return file;
 }
 
+/** The bench's Stripe emulator, told what the generated histories' lookups will ask. */
+let emulator: StripeEmulator | undefined;
+
 async function main() {
   const name = `rd_bench_${randomBytes(4).toString('hex')}`;
   await admin(`create database ${name}`);
@@ -156,6 +161,7 @@ async function main() {
   });
   await migrateToLatest(db.db);
   const stripe = await new StripeEmulator().start();
+  emulator = stripe;
   const results: Record<string, unknown> = {};
   const port = await freePort();
   const serviceEnv = {
