@@ -119,10 +119,11 @@ function openPostgres(t: PostgresTarget): DatabaseHandle {
   });
   // An export runs as long as its client keeps reading (src/exports/csv-response.ts cuts off one
   // that stops), so its statements have no timeout; waiting for a lock is still bounded.
-  // Its sessions write times as the exports do (src/exports/copy-cells.ts), whatever the server's defaults.
-  const exportPool = pgPool(t, t.exportConnections ?? 2, {
-    lock_timeout: t.lockTimeoutMs ?? 5_000,
-    options: '-c DateStyle=ISO -c TimeZone=UTC',
+  const exportPool = pgPool(t, t.exportConnections ?? 2, { lock_timeout: t.lockTimeoutMs ?? 5_000 });
+  // Its sessions write times as the exports do (src/exports/copy-cells.ts), whatever the server's or
+  // the URL's defaults. Queued on the new connection before anything else runs on it.
+  exportPool.on('connect', (client) => {
+    client.query("set datestyle to 'ISO'; set timezone to 'UTC'").catch(() => undefined);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new DroppingPool(pool) }) });
   const exportDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new DroppingPool(exportPool) }) });
@@ -160,6 +161,8 @@ class DroppingPool implements PostgresPool {
     let broken: Error | undefined;
     return {
       query: ((...args: Parameters<pg.PoolClient['query']>) => {
+        // Once broken, nothing more waits on it (a ROLLBACK would queue behind the stuck query).
+        if (broken) return Promise.reject(broken);
         const result = (client.query as (...a: unknown[]) => unknown)(...args);
         if (result instanceof Promise) {
           return result.catch((err: unknown) => {
@@ -169,7 +172,8 @@ class DroppingPool implements PostgresPool {
         }
         return result;
       }) as PostgresPoolClient['query'],
-      release: () => client.release(broken),
+      // Kysely passes true for a connection it no longer trusts (a failed ROLLBACK).
+      release: (discard?: unknown) => client.release(broken ?? (discard ? new Error('discarded') : undefined)),
     };
   }
 
@@ -178,5 +182,5 @@ class DroppingPool implements PostgresPool {
   }
 }
 
-/** An error PostgreSQL itself answered with (it has a SQLSTATE): the connection is fine. */
-export const isServerAnswer = (err: unknown) => /^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? ''));
+/** An error PostgreSQL itself answered with: the connection is fine. */
+export const isServerAnswer = (err: unknown) => err instanceof pg.DatabaseError;

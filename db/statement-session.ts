@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 import { pgStatementBatch } from './pg-statement-batch.js';
 import type { Database } from './schema.js';
 
@@ -32,7 +32,7 @@ export function pgSessions(pool: pg.Pool): WithSession {
     let unknownState: Error | undefined;
     const send = (statements: readonly CompiledQuery[]) =>
       pgStatementBatch(client, statements).catch((err: Error) => {
-        if (!/^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? ''))) unknownState = err;
+        if (!(err instanceof pg.DatabaseError)) unknownState = err;
         throw err;
       });
     try {

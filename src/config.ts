@@ -5,6 +5,7 @@ import {
   defaultDonationOptions,
   loadDonationOptionsFile,
 } from './donation-options.js';
+import { smtpUrlWeakensTls } from './reminders/smtp-tls.js';
 
 /** A configuration problem, reported at boot as one line naming the variable. */
 export class ConfigError extends Error {
@@ -81,6 +82,7 @@ const envSchema = z.object({
   DATABASE_LOCK_TIMEOUT_MS: int(0, 600_000, 5_000),
   EXPORT_CONCURRENCY: int(1, 100, 2),
   EXPORT_STALL_TIMEOUT_MS: int(100, 3_600_000, 30_000),
+  EXPORT_DATABASE_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
   STRIPE_SECRET_KEY: optionalString.refine(
     (v) => v === undefined || /^(sk|rk)_(test|live)_\w+$/.test(v),
@@ -209,6 +211,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       throw new ConfigError(e.DONATION_OPTIONS_FILE ? 'DONATION_OPTIONS_FILE' : 'DONATION_CURRENCIES', err.message);
     }
     throw err;
+  }
+  if (e.DATABASE_STATEMENT_TIMEOUT_MS > 0 && e.DATABASE_QUERY_TIMEOUT_MS <= e.DATABASE_STATEMENT_TIMEOUT_MS) {
+    // Otherwise the client gives up first, drops a healthy connection, and leaves the statement running.
+    throw new ConfigError(
+      'DATABASE_QUERY_TIMEOUT_MS',
+      `must be longer than DATABASE_STATEMENT_TIMEOUT_MS (${e.DATABASE_STATEMENT_TIMEOUT_MS})`,
+    );
+  }
+  if (e.SMTP_URL && smtpUrlWeakensTls(e.SMTP_URL)) {
+    throw new ConfigError(
+      'SMTP_URL',
+      'may not switch TLS off (ignoreTLS, requireTLS, secure) for a host off this machine',
+    );
   }
   if (e.CAPTCHA_PROVIDER && !e.CAPTCHA_SECRET) {
     throw new ConfigError('CAPTCHA_SECRET', `is required when CAPTCHA_PROVIDER is ${e.CAPTCHA_PROVIDER}`);

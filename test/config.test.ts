@@ -28,6 +28,20 @@ describe('configuration parsed at boot', () => {
     expect(documented.filter((v) => !CONFIG_VARIABLES.includes(v!))).toEqual(['TEST_DATABASE_URL']);
   });
 
+  it('refuses timeouts that would drop healthy connections, and an SMTP_URL that switches TLS off for a relay elsewhere', () => {
+    expect(configError({ DATABASE_STATEMENT_TIMEOUT_MS: '20000', DATABASE_QUERY_TIMEOUT_MS: '15000' }).message).toMatch(
+      /^DATABASE_QUERY_TIMEOUT_MS: must be longer than DATABASE_STATEMENT_TIMEOUT_MS/,
+    );
+    expect(
+      loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '0', DATABASE_QUERY_TIMEOUT_MS: '1000' }).DATABASE_QUERY_TIMEOUT_MS,
+    ).toBe(1000);
+    expect(configError({ SMTP_URL: 'smtp://relay.example.org:587?ignoreTLS=true' }).message).toMatch(/^SMTP_URL: /);
+    expect(configError({ SMTP_URL: 'smtps://relay.example.org:465?tls.rejectUnauthorized=false' }).message).toMatch(
+      /^SMTP_URL: /,
+    );
+    expect(loadConfig({ SMTP_URL: 'smtp://127.0.0.1:2525?ignoreTLS=true' }).SMTP_URL).toBeDefined();
+  });
+
   it('has working defaults for an empty environment', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({

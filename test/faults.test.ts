@@ -85,6 +85,7 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
     const server = await startServer({
       ...env,
       DATABASE_QUERY_TIMEOUT_MS: '1000',
+      DATABASE_STATEMENT_TIMEOUT_MS: '800',
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
     });
     try {
@@ -119,6 +120,16 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
       expect(co.status).toBe(503);
       expect(JSON.parse(co.body).error.code).toBe('database_unavailable');
       expect(co.ms).toBeLessThan(4000);
+      // With an Idempotency-Key (as the page sends one), the failed attempt's clean-up waits no longer.
+      const keyed = await timed(() =>
+        fetch(`${server.url}/api/checkout-sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'dead-connection-1' },
+          body: JSON.stringify({ frequency: 'once', amount: 500, currency: 'usd' }),
+        }),
+      );
+      expect(keyed.status).toBe(503);
+      expect(keyed.ms).toBeLessThan(4000);
       const hook = await timed(webhook);
       expect(hook.status).toBe(500);
       expect(hook.ms).toBeLessThan(6000);

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clientNetwork, normaliseAddress } from '../src/http/client-ip.js';
-import { smtpTls } from '../src/reminders/mailer.js';
+import { smtpTls } from '../src/reminders/smtp-tls.js';
 import { countRows, expectError } from './support/assertions.js';
 import { createTestContext, postJson, TEST_NOW, type TestContext } from './support/harness.js';
 import { bearer, parseCsv, staffToken } from './support/staff.js';

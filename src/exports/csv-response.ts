@@ -10,11 +10,13 @@ export interface CsvDownload {
   filename: string;
   bom: boolean;
   logger: Logger;
-  /**
-   * A client that takes nothing for this long is cut off (cutOff), and the export's database
-   * connection goes back; so is one whose database sends nothing for this long.
-   */
+  /** A client that takes nothing for this long is cut off (cutOff), and the export's connection goes back. */
   stallTimeoutMs: number;
+  /**
+   * The longest the database may take to send the next rows (the first ones of a large export come
+   * after it has aggregated and sorted everything); past it, the same.
+   */
+  databaseTimeoutMs: number;
   /** Closes the client's connection (Node's response, under @hono/node-server); false without one. */
   cutOff(): boolean;
   /** Called once: with the rows handed to the client and whether the export reached its end. */
@@ -63,10 +65,11 @@ export function copyCsvResponse(s: CsvDownload, copy: CopyOut): Response {
   let header = true;
   return streamResponse(s, undefined, {
     // COPY hands over about a row per chunk; batching to ~64 KB keeps the per-chunk work off the path.
+    // The first chunk (the header, sent before PostgreSQL has a row) goes out alone, at once.
     async next() {
       const batch: Buffer[] = [];
       let size = 0;
-      while (size < 65_536) {
+      while (size < (header ? 1 : 65_536)) {
         const chunk = await copy.chunks.next();
         if (chunk.done) break;
         batch.push(chunk.value);
@@ -96,16 +99,16 @@ function streamResponse(s: CsvDownload, first: Uint8Array | undefined, source: B
   };
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
   /** (Re)starts the stall timer: past it, with nothing moving, the download is cut off. */
-  const guard = (why: string) => {
+  const guard = (why: string, ms: number) => {
     clearTimeout(watchdog);
     watchdog = setTimeout(() => {
       if (finished) return;
-      s.logger.warn({ rows, timeoutMs: s.stallTimeoutMs, why }, 'export stalled; cut off');
+      s.logger.warn({ rows, timeoutMs: ms, why }, 'export stalled; cut off');
       void finish(false);
       void source.stop().catch(() => undefined);
       // Closing the connection makes the server cancel the stream; without one, end it here.
       if (!s.cutOff()) stream?.error(new Error(`export stalled: ${why}`));
-    }, s.stallTimeoutMs);
+    }, ms);
     watchdog.unref();
   };
   const body = new ReadableStream<Uint8Array>(
@@ -114,11 +117,11 @@ function streamResponse(s: CsvDownload, first: Uint8Array | undefined, source: B
         stream = controller;
         if (s.bom) controller.enqueue(new TextEncoder().encode(BOM));
         if (first) controller.enqueue(first);
-        guard('the client took nothing');
+        guard('the client took nothing', s.stallTimeoutMs);
       },
       async pull(controller) {
         try {
-          guard('the database sent nothing');
+          guard('the database sent nothing', s.databaseTimeoutMs);
           const chunk = await source.next();
           if (finished) return;
           if (chunk === undefined) {
@@ -128,7 +131,7 @@ function streamResponse(s: CsvDownload, first: Uint8Array | undefined, source: B
           }
           rows += chunk.rows;
           controller.enqueue(chunk.bytes);
-          guard('the client took nothing');
+          guard('the client took nothing', s.stallTimeoutMs);
         } catch (err) {
           if (finished) return;
           s.logger.error({ err: errorFields(err) }, 'export failed mid-stream');
@@ -141,7 +144,9 @@ function streamResponse(s: CsvDownload, first: Uint8Array | undefined, source: B
         await finish(false);
       },
     },
-    { highWaterMark: 1 },
+    // Nothing fetched ahead: pull runs only for a read that waits, so a chunk is counted as sent only
+    // once it is handed to the connection, and a stalled client holds no page in memory.
+    { highWaterMark: 0 },
   );
   return new Response(body, {
     headers: {

@@ -32,6 +32,9 @@ export const REMINDER_COLUMNS = [
   'attempts',
 ] as const;
 
+/** Text people typed: always quoted, in this path and in COPY's (force_quote). */
+export const REMINDER_TYPED_COLUMNS = ['email', 'campaign'] as const;
+
 /** Reminders in (created_at, id) pages; from/to apply to when the reminder was asked for. */
 export function reminderPages(db: Kysely<Database>, f: ExportFilters, pageSize: number): AsyncGenerator<Cell[][]> {
   return keysetPages(

@@ -1,5 +1,6 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.js';
+import { smtpTls } from './smtp-tls.js';
 
 export interface OutgoingMail {
   to: string;
@@ -32,21 +33,4 @@ export function createMailer(config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'SM
       transport.close();
     },
   };
-}
-
-/**
- * A relay on this machine (a local MTA, a test server) is reached without TLS. Any other is reached
- * over TLS: smtps://, or smtp:// with STARTTLS required, so that a network in between cannot strip
- * the STARTTLS offer and read the readers' addresses.
- */
-export function smtpTls(url: string): { ignoreTLS: boolean; requireTLS: boolean } {
-  const plain = url.startsWith('smtp://');
-  const local = isLoopback(new URL(url).hostname);
-  return { ignoreTLS: plain && local, requireTLS: plain && !local };
-}
-
-/** This machine, by name or address (the host exactly as the URL parser reads it). */
-export function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

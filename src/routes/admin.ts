@@ -11,7 +11,13 @@ import { copyCsvResponse, csvResponse } from '../exports/csv-response.js';
 import { describeFilters, type ExportFilters, parseExportFilters } from '../exports/filters.js';
 import { giftsCopyQuery } from '../exports/gifts-copy.js';
 import { GIFT_COLUMNS, GIFT_STATUSES, GIFT_TYPED_COLUMNS, giftPages } from '../exports/gifts-export.js';
-import { REMINDER_COLUMNS, REMINDER_STATUSES, reminderPages } from '../exports/reminders-export.js';
+import { remindersCopyQuery } from '../exports/reminders-copy.js';
+import {
+  REMINDER_COLUMNS,
+  REMINDER_STATUSES,
+  REMINDER_TYPED_COLUMNS,
+  reminderPages,
+} from '../exports/reminders-export.js';
 import { supportersCopyQuery } from '../exports/supporters-copy.js';
 import {
   RECURRING_STATUSES,
@@ -34,8 +40,8 @@ interface ExportKind {
   typed: readonly string[];
   statuses: readonly string[];
   pages: (deps: Deps, f: ExportFilters) => AsyncGenerator<Cell[][]>;
-  /** On PostgreSQL, the same file straight from COPY (tables of millions of rows); the configured currencies. */
-  copy?: (f: ExportFilters, currencies: readonly string[]) => string;
+  /** On PostgreSQL, the same file straight from COPY, one statement; with the configured currencies. */
+  copy: (f: ExportFilters, currencies: readonly string[]) => string;
 }
 
 const EXPORTS: ExportKind[] = [
@@ -58,9 +64,10 @@ const EXPORTS: ExportKind[] = [
   {
     name: 'reminders',
     columns: REMINDER_COLUMNS,
-    typed: ['email', 'campaign'],
+    typed: REMINDER_TYPED_COLUMNS,
     statuses: REMINDER_STATUSES,
     pages: (d, f) => reminderPages(d.exportDb, f, PAGE_SIZE),
+    copy: remindersCopyQuery,
   },
 ];
 
@@ -88,6 +95,8 @@ export function adminRoutes(deps: Deps) {
     const currencies = config.donationOptions.currencies.map((c) => c.currency);
     app.get(`/admin/exports/${kind.name}.csv`, requireStaff(deps, 'finance'), async (c) => {
       const filters = parseExportFilters(c.req.query(), kind.statuses);
+      // A HEAD (served by this GET route) would start an export whose body nobody reads.
+      if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/csv; charset=utf-8' });
       const release = deps.exportSlots.take();
       if (!release) {
         throw new ApiError(
@@ -106,6 +115,7 @@ export function adminRoutes(deps: Deps) {
           bom: filters.bom,
           logger: c.get('logger'),
           stallTimeoutMs: config.EXPORT_STALL_TIMEOUT_MS,
+          databaseTimeoutMs: config.EXPORT_DATABASE_TIMEOUT_MS,
           cutOff: () => {
             const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
             outgoing?.destroy();
@@ -116,9 +126,7 @@ export function adminRoutes(deps: Deps) {
             await finishAudit(db, auditId, rows, completed);
           },
         };
-        if (kind.copy && deps.copyOut) {
-          return copyCsvResponse(download, await deps.copyOut(kind.copy(filters, currencies)));
-        }
+        if (deps.copyOut) return copyCsvResponse(download, await deps.copyOut(kind.copy(filters, currencies)));
         return csvResponse({ ...download, columns: kind.columns, quoted, pages: kind.pages(deps, filters) });
       } catch (err) {
         release();
@@ -175,7 +183,7 @@ export function adminRoutes(deps: Deps) {
 
   app.get('/admin/tokens', requireStaff(deps, 'admin'), async (c) => {
     const tokens = await listStaffTokens(db);
-    await finishAudit(db, await audit(c, {}), tokens.length, true);
+    await finishAudit(db, await audit(c, { action: 'list' }), tokens.length, true);
     return c.json({ tokens: tokens.map(tokenJson) });
   });
 
@@ -185,7 +193,12 @@ export function adminRoutes(deps: Deps) {
     if (!parsed.success) throw zodFailure(parsed.error, body);
     try {
       const { token, record } = await createStaffToken(db, parsed.data.name, parsed.data.role, clock.now());
-      await finishAudit(db, await audit(c, { tokenId: record.id, name: record.name, role: record.role }), 1, true);
+      await finishAudit(
+        db,
+        await audit(c, { action: 'create', tokenId: record.id, name: record.name, role: record.role }),
+        1,
+        true,
+      );
       c.get('logger').info({ tokenId: record.id, role: record.role, by: c.get('staff').id }, 'staff token created');
       return c.json({ ...tokenJson(record), token }, 201);
     } catch (err) {
@@ -197,7 +210,7 @@ export function adminRoutes(deps: Deps) {
   app.post('/admin/tokens/:id/revoke', requireStaff(deps, 'admin'), async (c) => {
     const revoked = await revokeStaffToken(db, c.req.param('id'), clock.now());
     if (!revoked) throw new ApiError('not_found', 'No active token with that id or name');
-    await finishAudit(db, await audit(c, { tokenId: revoked.id, name: revoked.name }), 1, true);
+    await finishAudit(db, await audit(c, { action: 'revoke', tokenId: revoked.id, name: revoked.name }), 1, true);
     c.get('logger').info({ tokenId: revoked.id, by: c.get('staff').id }, 'staff token revoked');
     return c.json(tokenJson(revoked));
   });
