@@ -14,6 +14,7 @@ import { oneOff, recurring, refunded } from '../support/histories.js';
 import { freePort, ROOT } from '../support/processes.js';
 import { type StripeEvent, signedHeader } from '../support/stripe-events.js';
 import { cpuPerRequest, cpuSnapshot } from './cpu.js';
+import { benchEmbeddedDefault } from './embedded.js';
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'whsec_bench';
@@ -23,7 +24,7 @@ const EXPORT_ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SUPPORTERS = Number(process.env.BENCH_SUPPORTERS ?? 200_000);
 const SUPPORTER_GIFTS = Number(process.env.BENCH_SUPPORTER_GIFTS ?? 1_000_000);
-// BENCH_ONLY=webhook,checkout,growth,export,supporters runs a subset (results.json then holds only those).
+// BENCH_ONLY=webhook,checkout,growth,export,supporters,embedded runs a subset (results.json then holds only those).
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const selected = (name: string) => !ONLY || ONLY.includes(name);
 
@@ -322,6 +323,18 @@ async function main() {
         rss: { idleMb: idle, peakMb: peak, growthMb: round(peak - idle) },
       };
       log(`supporters export: median ${median} s (target under 10 s); RSS ${idle} -> ${peak} MB`);
+    }
+    if (selected('embedded')) {
+      // 6. The default with no DATABASE_URL: boot, memory, ingest and the CLI beside the server.
+      log(`embedded default: ${EVENTS} events (10% repeated), ${CONNECTIONS} connections`);
+      results.embeddedDefault = await benchEmbeddedDefault(
+        serviceEnv,
+        async (url) => {
+          await load({ url, connections: CONNECTIONS, requestsFile: eventFile(301, 400) }); // warm-up
+          return load({ url, connections: CONNECTIONS, requestsFile: eventFile(300, EVENTS) });
+        },
+        log,
+      );
     }
   } finally {
     await stripe.stop();
