@@ -1,35 +1,30 @@
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
 import { type CopyOut, copyOut } from './copy-out.js';
-import { type DataDirLock, lockDataDir, restrictDataDir } from './data-dir-lock.js';
-import { PGliteDialect } from './pglite-dialect.js';
 import { prepareMarkedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
-import { kyselySessions, pgSessions, type WithSession } from './statement-session.js';
-
-export type DatabaseKind = 'postgres' | 'pglite';
+import { pgSessions, type WithSession } from './statement-session.js';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
   /**
-   * For exports: on PostgreSQL a pool of its own (EXPORT_CONCURRENCY connections), so a slow
-   * download never holds a connection checkout, webhooks or health need; the same as `db` embedded.
+   * For exports: a pool of its own (EXPORT_CONCURRENCY connections), so a slow download never holds
+   * a connection checkout, webhooks or health need.
    */
   exportDb: Kysely<Database>;
   /** Runs `work` (migrations) on a connection without the statement and query timeouts. */
   withoutTimeouts<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  kind: DatabaseKind;
   /** A connection for several statements, sent together where the driver can (the webhook path). */
   withSession: WithSession;
-  /** COPY ... TO STDOUT as a byte stream: PostgreSQL only. */
-  copyOut?: (query: string) => Promise<CopyOut>;
+  /** COPY ... TO STDOUT as a byte stream, on the export pool. */
+  copyOut: (query: string) => Promise<CopyOut>;
   close(): Promise<void>;
 }
 
 export interface PostgresTarget {
-  kind: 'postgres';
   url: string;
+  /** Every connection's application_name: which process of ours holds it. */
+  applicationName?: string;
   poolSize: number;
   connectTimeoutMs: number;
   /** Client side: a query without an answer this long fails, and its connection is dropped. */
@@ -41,46 +36,14 @@ export interface PostgresTarget {
   exportConnections?: number;
 }
 
-export type DatabaseTarget =
-  | PostgresTarget
-  /** dataDir undefined = in memory (tests). */
-  | { kind: 'pglite'; dataDir: string | undefined; holder: string };
-
 const INT8_OID = 20;
 
-// Both backends return int8 (counts, sums of integer amounts) as a JS number, as PGlite does by
-// default; our money values are far below 2^53, and a mismatch between backends would be a bug farm.
+// int8 (counts, sums of integer amounts) comes back as a JS number: our money values are far below
+// 2^53, and a value past the safe range fails loudly rather than rounding.
 function parseInt8(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new Error(`int8 value ${value} exceeds the safe integer range`);
   return n;
-}
-
-export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
-  if (target.kind === 'postgres') return openPostgres(target);
-
-  let lock: DataDirLock | undefined;
-  if (target.dataDir !== undefined) lock = lockDataDir(target.dataDir, target.holder);
-  try {
-    const pglite = await PGlite.create(target.dataDir === undefined ? {} : { dataDir: target.dataDir });
-    if (target.dataDir !== undefined) restrictDataDir(target.dataDir);
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-    return {
-      db,
-      exportDb: db,
-      withoutTimeouts: (work) => work(db),
-      kind: 'pglite',
-      withSession: kyselySessions(db),
-      async close() {
-        await db.destroy();
-        await pglite.close();
-        lock?.release();
-      },
-    };
-  } catch (err) {
-    lock?.release();
-    throw err;
-  }
 }
 
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {
@@ -90,6 +53,7 @@ export async function pingDatabase(db: Kysely<Database>): Promise<void> {
 function pgPool(t: PostgresTarget, max: number, timeouts: Partial<pg.PoolConfig>): pg.Pool {
   const pool = new pg.Pool({
     connectionString: t.url,
+    ...(t.applicationName ? { application_name: t.applicationName } : {}),
     max,
     connectionTimeoutMillis: t.connectTimeoutMs,
     // A connection whose peer vanished (a partition, a dead NAT entry) is found out by the kernel.
@@ -111,7 +75,7 @@ function pgPool(t: PostgresTarget, max: number, timeouts: Partial<pg.PoolConfig>
   return pool;
 }
 
-function openPostgres(t: PostgresTarget): DatabaseHandle {
+export function openDatabase(t: PostgresTarget): DatabaseHandle {
   const pool = pgPool(t, t.poolSize, {
     query_timeout: t.queryTimeoutMs ?? 15_000,
     statement_timeout: t.statementTimeoutMs ?? 10_000,
@@ -138,7 +102,6 @@ function openPostgres(t: PostgresTarget): DatabaseHandle {
         await single.destroy();
       }
     },
-    kind: 'postgres',
     withSession: pgSessions(pool),
     copyOut: (query) => copyOut(exportPool, query),
     async close() {

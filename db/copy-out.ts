@@ -10,7 +10,7 @@ export interface CopyOut {
   abort(): void;
 }
 
-/** Streams a COPY TO STDOUT on its own pooled connection. PostgreSQL only (PGlite has no such stream). */
+/** Streams a COPY TO STDOUT on its own pooled connection. */
 export async function copyOut(pool: pg.Pool, query: string): Promise<CopyOut> {
   const client = await pool.connect();
   let released = false;

@@ -1,19 +1,14 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { pgStatementBatch } from './pg-statement-batch.js';
-import type { Database } from './schema.js';
 
 export type Rows = Array<Record<string, unknown>>;
-
-const BEGIN = CompiledQuery.raw('begin');
-const COMMIT = CompiledQuery.raw('commit');
-const ROLLBACK = CompiledQuery.raw('rollback');
 
 /** One connection, held for a piece of work that runs several statements on it. */
 export interface StatementSession {
   /**
    * Runs the statements as one transaction of their own and gives each one's rows, or rejects with
-   * the first error, keeping none of them. On PostgreSQL they leave in one write, with no BEGIN or
+   * the first error, keeping none of them. They leave in one write, with no BEGIN or
    * COMMIT: one round trip however many there are.
    */
   transaction(statements: readonly CompiledQuery[]): Promise<Rows[]>;
@@ -41,30 +36,4 @@ export function pgSessions(pool: pg.Pool): WithSession {
       client.release(unknownState);
     }
   };
-}
-
-/** Sessions on a Kysely connection (the embedded database), one statement after another. */
-export function kyselySessions(db: Kysely<Database>): WithSession {
-  return (work) =>
-    db.connection().execute((conn) => {
-      const send = async (statements: readonly CompiledQuery[]) => {
-        const rows: Rows[] = [];
-        for (const s of statements) rows.push((await conn.executeQuery<Record<string, unknown>>(s)).rows);
-        return rows;
-      };
-      return work({
-        send,
-        async transaction(statements) {
-          await conn.executeQuery(BEGIN);
-          try {
-            const rows = await send(statements);
-            await conn.executeQuery(COMMIT);
-            return rows;
-          } catch (err) {
-            await conn.executeQuery(ROLLBACK).catch(() => undefined);
-            throw err;
-          }
-        },
-      });
-    });
 }

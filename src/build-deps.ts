@@ -23,11 +23,9 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     db: database.db,
     exportDb: database.exportDb,
     exportSlots: new ExportSlots(config.EXPORT_CONCURRENCY),
-    dbKind: database.kind,
     withSession: database.withSession,
-    // One embedded database serves one connection: nothing would ever wait to be grouped.
     eventGroups:
-      database.kind === 'postgres' && config.WEBHOOK_GROUP_SIZE > 1
+      config.WEBHOOK_GROUP_SIZE > 1
         ? new EventGroups(database.withSession, {
             maxEvents: config.WEBHOOK_GROUP_SIZE,
             maxRunning: config.DATABASE_POOL_SIZE,

@@ -84,6 +84,11 @@ const envSchema = z.object({
   EXPORT_STALL_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   EXPORT_DATABASE_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
+  EMBEDDED_PG_USER: optionalString.transform((v) => v ?? 'postgres'),
+  EMBEDDED_PG_CREATE_USER: z
+    .enum(['0', '1'], { message: 'must be 0 or 1' })
+    .optional()
+    .transform((v) => v === '1'),
   STRIPE_SECRET_KEY: optionalString.refine(
     (v) => v === undefined || /^(sk|rk)_(test|live)_\w+$/.test(v),
     'must be a Stripe secret key (sk_test_..., sk_live_..., or a restricted rk_ key)',

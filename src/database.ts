@@ -1,4 +1,5 @@
 import { type DatabaseHandle, openDatabase, pingDatabase } from '../db/connect.js';
+import { applicationName, openEmbeddedPostgres } from '../db/embedded-postgres.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Config } from './config.js';
 import { isDatabaseUnavailable } from './http/database-unavailable.js';
@@ -14,6 +15,8 @@ type DatabaseConfig = Pick<
   | 'DATABASE_LOCK_TIMEOUT_MS'
   | 'EXPORT_CONCURRENCY'
   | 'DATA_DIR'
+  | 'EMBEDDED_PG_USER'
+  | 'EMBEDDED_PG_CREATE_USER'
 >;
 
 /** host:port/database of a URL, never its password. */
@@ -26,7 +29,7 @@ export function describeDatabaseUrl(url: string): string {
  * PostgreSQL may still be starting (a deploy, a failover): keep trying with backoff for
  * DATABASE_STARTUP_TIMEOUT_MS before giving up with one clear line.
  */
-async function waitForPostgres(handle: DatabaseHandle, config: DatabaseConfig): Promise<void> {
+async function waitForPostgres(handle: DatabaseHandle, config: DatabaseConfig, where: string): Promise<void> {
   const deadline = Date.now() + config.DATABASE_STARTUP_TIMEOUT_MS;
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
     try {
@@ -36,33 +39,57 @@ async function waitForPostgres(handle: DatabaseHandle, config: DatabaseConfig): 
       if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) {
         const seconds = (config.DATABASE_STARTUP_TIMEOUT_MS / 1000).toFixed(1);
         const reason = err instanceof Error ? err.message : String(err);
-        throw new Error(
-          `could not reach PostgreSQL at ${describeDatabaseUrl(config.DATABASE_URL!)} within ${seconds} s (${reason})`,
-        );
+        throw new Error(`could not reach PostgreSQL at ${where} within ${seconds} s (${reason})`);
       }
       await new Promise((r) => setTimeout(r, delay));
     }
   }
 }
 
-/** Opens the configured database (PostgreSQL with DATABASE_URL, else PGlite under DATA_DIR) and migrates it. */
-export async function openConfiguredDatabase(config: DatabaseConfig, holder: string): Promise<DatabaseHandle> {
-  const handle = await openDatabase(
-    config.DATABASE_URL
-      ? {
-          kind: 'postgres',
-          url: config.DATABASE_URL,
-          poolSize: config.DATABASE_POOL_SIZE,
-          connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
-          queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
-          statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-          lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
-          exportConnections: config.EXPORT_CONCURRENCY,
-        }
-      : { kind: 'pglite', dataDir: config.DATA_DIR, holder },
-  );
+/**
+ * Opens the configured database and migrates it: PostgreSQL at DATABASE_URL, or without it the
+ * embedded PostgreSQL under DATA_DIR, started (or joined, when another process of ours runs it) here.
+ * `role` names this process (`server`, `cli`) in the database's application_name.
+ */
+export async function openConfiguredDatabase(
+  config: DatabaseConfig,
+  role: string,
+  log: (level: 'info' | 'warn', message: string) => void,
+): Promise<DatabaseHandle> {
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await openEmbeddedPostgres({
+        dataDir: config.DATA_DIR,
+        role,
+        osUser: config.EMBEDDED_PG_USER,
+        createUser: config.EMBEDDED_PG_CREATE_USER,
+        startTimeoutMs: config.DATABASE_STARTUP_TIMEOUT_MS,
+        log,
+      });
+  const url = config.DATABASE_URL ?? embedded!.url;
+  const opened = openDatabase({
+    url,
+    applicationName: applicationName(role),
+    poolSize: config.DATABASE_POOL_SIZE,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
+    exportConnections: config.EXPORT_CONCURRENCY,
+  });
+  const handle: DatabaseHandle = {
+    ...opened,
+    async close() {
+      await opened.close();
+      await embedded?.release();
+    },
+  };
   try {
-    if (handle.kind === 'postgres') await waitForPostgres(handle, config);
+    await waitForPostgres(
+      handle,
+      config,
+      config.DATABASE_URL ? describeDatabaseUrl(url) : `${config.DATA_DIR} (embedded)`,
+    );
     // Migrations may rewrite large tables: on a connection without the service's timeouts.
     await handle.withoutTimeouts((db) => migrateToLatest(db));
   } catch (err) {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
-import type { DatabaseHandle, DatabaseKind } from '../db/connect.js';
+import type { DatabaseHandle } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import type { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
@@ -18,7 +18,6 @@ export interface Deps {
   exportDb: Kysely<Database>;
   /** How many exports stream at once on this instance. */
   exportSlots: ExportSlots;
-  dbKind: DatabaseKind;
   /** One connection for an event's statements, sent together on PostgreSQL. */
   withSession: DatabaseHandle['withSession'];
   /** Group commit for webhook events on PostgreSQL; undefined on the embedded database or with WEBHOOK_GROUP_SIZE=1. */

@@ -1,4 +1,4 @@
-import { DataDirBusyError, DataDirExposedError } from '../db/data-dir-lock.js';
+import { EmbeddedPostgresError } from '../db/embedded-postgres.js';
 import { MigrationError } from '../db/migrate.js';
 import { ConfigError } from './config.js';
 
@@ -6,7 +6,7 @@ import { ConfigError } from './config.js';
 export function fatal(err: unknown): never {
   let line: string;
   if (err instanceof ConfigError) line = `configuration error: ${err.message}`;
-  else if (err instanceof DataDirBusyError || err instanceof DataDirExposedError) line = `error: ${err.message}`;
+  else if (err instanceof EmbeddedPostgresError) line = `error: ${err.message}`;
   else if (err instanceof MigrationError) line = `error: ${err.message}`;
   else line = `error: ${err instanceof Error ? err.message : String(err)}`;
   process.stderr.write(`reader-donations: ${line.replace(/\s*\n\s*/g, ' ')}\n`);

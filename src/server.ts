@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   let service: RunningService;
   try {
-    service = await startService(config, systemClock, logger, 'the server (npm start)');
+    service = await startService(config, systemClock, logger);
   } catch (err) {
     return fatal(err);
   }

@@ -21,9 +21,9 @@ export async function startService(
   config: Config,
   clock: Clock,
   logger: Logger,
-  holder: string,
+  role = 'server',
 ): Promise<RunningService> {
-  const database = await openConfiguredDatabase(config, holder);
+  const database = await openConfiguredDatabase(config, role, (level, message) => logger[level](message));
   const deps = buildDeps(config, database, clock, logger);
   if (!deps.stripe) logger.warn('STRIPE_SECRET_KEY is not set: checkout answers 503 payment_provider_unconfigured');
   if (config.STRIPE_WEBHOOK_SECRET.length === 0) {
@@ -56,7 +56,11 @@ export async function startService(
   });
   const { port } = server.address() as AddressInfo;
   logger.info(
-    { port, database: database.kind, dataDir: database.kind === 'pglite' ? config.DATA_DIR : undefined },
+    {
+      port,
+      database: config.DATABASE_URL ? 'postgres' : 'embedded',
+      dataDir: config.DATABASE_URL ? undefined : config.DATA_DIR,
+    },
     `listening on ${config.PUBLIC_URL}`,
   );
   const sweeps =

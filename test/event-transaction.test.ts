@@ -5,7 +5,7 @@ import { openDatabase } from '../db/connect.js';
 import { PREPARE_MARK } from '../db/prepared-statements.js';
 import { pgSessions } from '../db/statement-session.js';
 import { EventTransaction } from '../webhooks/event-transaction.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
 // The webhook path's transactions: what they commit, what they roll back, and on PostgreSQL how
 // many writes to the socket they take. Runs on both databases.
@@ -122,10 +122,8 @@ describe('an event transaction', () => {
       const [seen] = await tx.commit(CompiledQuery.raw('select count(*)::int as n from tx_probe'));
       order.push(`second saw ${seen![0]!.n}`);
     });
-    if (onPostgres) {
-      await new Promise((r) => setTimeout(r, 100));
-      expect(order).toEqual(['first locked']);
-    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(order).toEqual(['first locked']);
     release();
     await Promise.all([first, second]);
     // Which promise settles first once the lock is free is up to the event loop; what the second
@@ -135,7 +133,7 @@ describe('an event transaction', () => {
   });
 });
 
-describe.runIf(onPostgres)('sessions on PostgreSQL', () => {
+describe('sessions on PostgreSQL', () => {
   it('send a whole transaction in one write to the socket', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
     let writes = 0;
@@ -184,7 +182,7 @@ describe.runIf(onPostgres)('sessions on PostgreSQL', () => {
   });
 
   it('share which statements are prepared with the rest of the pool, also after a failed batch', async () => {
-    const one = await openDatabase({ kind: 'postgres', url: db.url!, poolSize: 1, connectTimeoutMs: 5000 });
+    const one = await openDatabase({ url: db.url!, poolSize: 1, connectTimeoutMs: 5000 });
     try {
       const marked = CompiledQuery.raw(`${PREPARE_MARK} select $1::int * 2 as n`, [21]);
       const failed = await one

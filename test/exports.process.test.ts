@@ -3,10 +3,11 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDataDir } from './support/data-dir.js';
 import { createTestContext, type TestContext } from './support/harness.js';
 import { childEnv, runTs, startServer } from './support/processes.js';
 import { bearer, staffToken } from './support/staff.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
 describe('an export over a real socket', () => {
   let ctx: TestContext;
@@ -75,10 +76,7 @@ describe('an export over a real socket', () => {
 
 describe('staff tokens from the command line', () => {
   it('tokens create prints the token alone on its last line, once; list never shows it', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const env = childEnv({ DATA_DIR: join(mkdtempSync(join(tmpdir(), 'rd-tok-')), 'data') });
+    const env = childEnv({ DATA_DIR: freshDataDir('rd-tok-') });
     const created = await runTs(
       'src/cli/main.ts',
       ['tokens', 'create', '--name', 'Finance laptop', '--role', 'finance'],
@@ -97,7 +95,7 @@ describe('staff tokens from the command line', () => {
   }, 90_000);
 });
 
-describe.runIf(onPostgres)('staff tokens beside a server on PostgreSQL', () => {
+describe('staff tokens beside a server on PostgreSQL', () => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await createTestDatabase();

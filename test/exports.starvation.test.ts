@@ -14,7 +14,7 @@ import { oneOff } from './support/histories.js';
 import { type Served, serveApp } from './support/http-server.js';
 import { signedHeader } from './support/stripe-events.js';
 import { TcpProxy } from './support/tcp-proxy.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
 const GIFTS = 120_000;
 
@@ -44,19 +44,13 @@ describe('exports cannot starve the service', () => {
       EXPORT_STALL_TIMEOUT_MS: '4000',
       LOG_LEVEL: 'silent',
     };
-    let handle = database as Parameters<typeof buildDeps>[1];
-    if (onPostgres) {
-      const target = new URL(database.url!);
-      proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-      target.host = `127.0.0.1:${proxy.port}`;
-      handle = await openDatabase({
-        kind: 'postgres',
-        url: target.toString(),
-        poolSize: 4,
-        connectTimeoutMs: 5000,
-        exportConnections: 2,
-      });
-    }
+    proxy = await TcpProxy.forDatabase(database.url).start();
+    const handle = openDatabase({
+      url: proxy.databaseUrl(database.url),
+      poolSize: 4,
+      connectTimeoutMs: 5000,
+      exportConnections: 2,
+    });
     const deps = buildDeps(
       loadConfig(env),
       handle,
@@ -67,7 +61,7 @@ describe('exports cannot starve the service', () => {
     served = await serveApp(createApp(deps));
     close = async () => {
       await served.close();
-      if (handle !== database) await handle.close();
+      await handle.close();
     };
   });
   afterAll(async () => {

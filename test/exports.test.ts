@@ -237,7 +237,7 @@ describe('GET /admin/exports/gifts.csv', () => {
     );
   });
 
-  it('edge cells come out the same from both paths: COPY end marker, empty text, CR, largest amounts, blanks before a formula', async () => {
+  it('edge cells: COPY end marker, empty text, CR, largest amounts, blanks before a formula', async () => {
     await supporter(S1, 'edge@example.org', '', '2026-01-01T00:00:00Z');
     await gift({
       id: G(21),

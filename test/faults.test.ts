@@ -1,26 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeEmulator } from '../src/dev/stripe-emulator/server.js';
+import { freshDataDir } from './support/data-dir.js';
 import { oneOff } from './support/histories.js';
 import { childEnv, logLines, runTs, startServer } from './support/processes.js';
 import { signedHeader } from './support/stripe-events.js';
 import { TcpProxy } from './support/tcp-proxy.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
 const WEBHOOK_SECRET = 'whsec_faults';
 
-describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server behind a TCP proxy)', () => {
+describe('PostgreSQL going away and coming back (a real server behind a TCP proxy)', () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
   let stripe: StripeEmulator;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     database = await createTestDatabase();
-    const target = new URL(database.url!);
-    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
-    target.host = `127.0.0.1:${proxy.port}`;
+    proxy = await TcpProxy.forDatabase(database.url).start();
     stripe = await new StripeEmulator().start();
     env = childEnv({
-      DATABASE_URL: target.toString(),
+      DATABASE_URL: proxy.databaseUrl(database.url),
       DATABASE_CONNECT_TIMEOUT_MS: '500',
       DATABASE_STARTUP_TIMEOUT_MS: '20000',
       STRIPE_SECRET_KEY: 'sk_test_faults',
@@ -180,12 +179,9 @@ describe.runIf(onPostgres)('PostgreSQL going away and coming back (a real server
 describe('SIGTERM', () => {
   /** A server on its own embedded database, whose next two Stripe calls take 1.5 s each. */
   async function serverWithSlowStripe(stripe: StripeEmulator, extra: Record<string, string> = {}) {
-    const { mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
     const server = await startServer(
       childEnv({
-        DATA_DIR: join(mkdtempSync(join(tmpdir(), 'rd-term-')), 'data'),
+        DATA_DIR: freshDataDir('rd-term-'),
         STRIPE_SECRET_KEY: 'sk_test_term',
         STRIPE_API_URL: stripe.url,
         REMINDER_SWEEP_INTERVAL_SECONDS: '0',

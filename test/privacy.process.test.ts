@@ -1,23 +1,21 @@
-import { mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { createApp } from '../src/app.js';
 import { buildDeps } from '../src/build-deps.js';
 import { fixedClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { StripeEmulator } from '../src/dev/stripe-emulator/server.js';
 import { createLogger } from '../src/logger.js';
+import { freshDataDir } from './support/data-dir.js';
 import { baseEnv, TEST_NOW } from './support/harness.js';
 import { oneOff, recurring } from './support/histories.js';
 import { deliverAll, inOrder } from './support/ledger.js';
 import { childEnv, runTs, startServer } from './support/processes.js';
 import { subscription, TAG } from './support/stripe-events.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
-const freshDir = () => join(mkdtempSync(join(tmpdir(), 'rd-priv-')), 'data');
+const freshDir = () => freshDataDir('rd-priv-');
 
 /** Every file and folder under `dir`, with its permission bits. */
 function modes(dir: string): Array<{ path: string; mode: number }> {
@@ -68,15 +66,12 @@ describe('the embedded database at rest', () => {
 describe('supporter access and erasure from the command line', () => {
   let stripe: StripeEmulator;
   let env: NodeJS.ProcessEnv;
-  let postgres: TestDatabase | undefined;
+  let database: TestDatabase;
   const T0 = Date.parse(TEST_NOW) / 1000 - 100 * 86_400;
 
   beforeAll(async () => {
     stripe = await new StripeEmulator().start();
-    const dataDir = freshDir();
-    postgres = onPostgres ? await createTestDatabase() : undefined;
-    const database = postgres ?? (await openDatabase({ kind: 'pglite', dataDir, holder: 'a test' }));
-    await migrateToLatest(database.db);
+    database = await createTestDatabase();
     const config = loadConfig(baseEnv(stripe.url));
     const deps = buildDeps(config, database, fixedClock(TEST_NOW), createLogger('silent'));
     await deliverAll(
@@ -84,7 +79,6 @@ describe('supporter access and erasure from the command line', () => {
       inOrder([oneOff(1, T0), recurring(2, T0, { interval: 'month', renewals: 1 })]),
       Date.parse(TEST_NOW) / 1000,
     );
-    if (!postgres) await database.close();
     stripe.subscriptions.set(
       'sub_monthly2',
       subscription({
@@ -100,14 +94,14 @@ describe('supporter access and erasure from the command line', () => {
     );
     const { STRIPE_SECRET_KEY, STRIPE_API_URL } = baseEnv(stripe.url);
     env = childEnv({
-      ...(postgres ? { DATABASE_URL: postgres.url } : { DATA_DIR: dataDir }),
+      DATABASE_URL: database.url,
       STRIPE_SECRET_KEY,
       STRIPE_API_URL,
     });
   });
   afterAll(async () => {
     await stripe.stop();
-    await postgres?.close();
+    await database.close();
   });
 
   const cli = (...args: string[]) => runTs('src/cli/main.ts', args, env);

@@ -1,16 +1,45 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, runTs, startServer } from './support/processes.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './support/test-db.js';
+import { freshDataDir } from './support/data-dir.js';
+import { childEnv, logLines, runTs, startServer } from './support/processes.js';
+import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
-const freshDir = () => join(mkdtempSync(join(tmpdir(), 'rd-proc-')), 'data');
+const freshDir = () => freshDataDir('rd-proc-');
+
+/** The embedded PostgreSQL's postmaster in a DATA_DIR, while one runs. */
+function postmaster(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+async function gone(pid: number, ms = 15_000): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
 
 describe('the server process (npm start)', () => {
-  it('starts on the embedded database, serves, exits 0 on SIGTERM, and reopens its data folder on restart', async () => {
+  it('starts its own PostgreSQL in DATA_DIR (a Unix socket, no TCP port), serves, stops both on SIGTERM, and reopens the folder', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = freshDir();
     const server = await startServer(childEnv({ DATA_DIR: dataDir }));
+    const pid = postmaster(dataDir);
+    expect(pid).toBeGreaterThan(0);
+    expect(existsSync(join(dataDir, 'postgres', '.s.PGSQL.5432'))).toBe(true);
+    // Nothing listens on TCP: the postmaster's command line says so, and so does its settings file.
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('listen_addresses=');
     const options = await fetch(`${server.url}/api/donation-options`);
     expect(options.status).toBe(200);
     const checkout = await fetch(`${server.url}/api/checkout-sessions`, {
@@ -21,11 +50,87 @@ describe('the server process (npm start)', () => {
     expect(checkout.status).toBe(503);
     expect((await checkout.json()).error.code).toBe('payment_provider_unconfigured');
     expect(await server.stop()).toBe(0);
+    expect(await gone(pid!)).toBe(true);
 
     const again = await startServer(childEnv({ DATA_DIR: dataDir }));
     expect((await fetch(`${again.url}/health`)).status).toBe(200);
     expect(await again.stop()).toBe(0);
   });
+
+  it('after SIGKILL: the next start takes over the PostgreSQL left running, and recovers a stale lock', {
+    timeout: 180_000,
+  }, async () => {
+    const dataDir = freshDir();
+    const first = await startServer(childEnv({ DATA_DIR: dataDir }));
+    const pid = postmaster(dataDir)!;
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    // Its PostgreSQL is still up, with nobody to stop it...
+    expect(postmaster(dataDir)).toBe(pid);
+
+    // ...until the next start, which uses it and says so.
+    const second = await startServer(childEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }));
+    expect(postmaster(dataDir)).toBe(pid);
+    expect(logLines(second.output()).map((l) => l.msg)).toContainEqual(
+      expect.stringMatching(
+        /^the embedded PostgreSQL was left running by a process that is gone \(pid \d+\): this server takes it over$/,
+      ),
+    );
+    expect((await fetch(`${second.url}/health`)).status).toBe(200);
+    // A crash of the whole machine: server and PostgreSQL killed, the lock file left behind.
+    second.child.kill('SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => second.child.once('exit', r));
+    expect(await gone(pid)).toBe(true);
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(true);
+
+    const third = await startServer(childEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }));
+    expect(logLines(third.output()).map((l) => l.msg)).toContainEqual(
+      `removing the stale lock of a PostgreSQL that was killed (pid ${pid} is gone)`,
+    );
+    expect((await fetch(`${third.url}/health`)).status).toBe(200);
+    const restarted = postmaster(dataDir)!;
+    expect(restarted).not.toBe(pid);
+    expect(await third.stop()).toBe(0);
+    expect(await gone(restarted)).toBe(true);
+  });
+
+  it('a second server on the same folder uses the running PostgreSQL, and keeps it when the first stops', {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = freshDir();
+    const first = await startServer(childEnv({ DATA_DIR: dataDir }));
+    const pid = postmaster(dataDir)!;
+    const second = await startServer(childEnv({ DATA_DIR: dataDir }));
+    expect(postmaster(dataDir)).toBe(pid);
+    expect(await first.stop()).toBe(0);
+    // The second still serves from the same database.
+    expect(postmaster(dataDir)).toBe(pid);
+    expect((await fetch(`${second.url}/health`)).status).toBe(200);
+    expect(await second.stop()).toBe(0);
+    expect(await gone(pid)).toBe(true);
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'as root, with no such EMBEDDED_PG_USER: stops in one line saying what to do, and creates nobody',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const dataDir = freshDataDir('rd-root-');
+      const result = await runTs(
+        'src/server.ts',
+        [],
+        childEnv({ DATA_DIR: dataDir, EMBEDDED_PG_USER: 'rd-no-such-user' }),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'reader-donations: error: running as root, and PostgreSQL refuses to run as root: the unprivileged user rd-no-such-user (EMBEDDED_PG_USER) does not exist; ' +
+          'run as another user, name an existing one in EMBEDDED_PG_USER, or set EMBEDDED_PG_CREATE_USER=1 to let the service create it\n',
+      );
+      expect(readFileSync('/etc/passwd', 'utf8')).not.toContain('rd-no-such-user');
+    },
+  );
 
   it.each([
     [{ PORT: 'x' }, /^reader-donations: configuration error: PORT: .*\(got "x"\)\n$/],
@@ -48,27 +153,38 @@ describe('the server process (npm start)', () => {
 });
 
 describe('the command line (npm run cli)', () => {
-  it('migrates a fresh embedded database and says so', async () => {
-    const result = await runTs('src/cli/main.ts', ['db', 'migrate'], childEnv({ DATA_DIR: freshDir() }));
+  it('migrates a fresh embedded database, says so, and leaves no PostgreSQL running', { timeout: 60_000 }, async () => {
+    const dataDir = freshDir();
+    const result = await runTs('src/cli/main.ts', ['db', 'migrate'], childEnv({ DATA_DIR: dataDir }));
     expect(result.stderr).toBe('');
-    expect(result.stdout).toBe('database is up to date (pglite)\n');
+    expect(result.stdout).toBe('database is up to date (embedded PostgreSQL)\n');
     expect(result.code).toBe(0);
+    expect(postmaster(dataDir)).toBeUndefined();
   });
 
-  it('refuses, in one line, to open the embedded database while the server holds it', async () => {
+  it('creates a staff token while the server runs on the same folder; the server keeps its database', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = freshDir();
     const server = await startServer(childEnv({ DATA_DIR: dataDir }));
+    const pid = postmaster(dataDir);
     try {
-      const result = await runTs('src/cli/main.ts', ['db', 'migrate'], childEnv({ DATA_DIR: dataDir }));
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(
-        /^reader-donations: error: the embedded database in .+ is in use by the server \(npm start\) \(pid \d+\); stop that process first, or set DATABASE_URL to run against PostgreSQL\n$/,
+      const result = await runTs(
+        'src/cli/main.ts',
+        ['tokens', 'create', '--name', 'Finance laptop', '--role', 'finance'],
+        childEnv({ DATA_DIR: dataDir }),
       );
-      // The server is untouched.
-      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+      expect(result.code).toBe(0);
+      const token = result.stdout.trim().split('\n').at(-1)!;
+      expect(token).toMatch(/^rdt_/);
+      // The token works on the running server at once, and its PostgreSQL is the same one.
+      const summary = await fetch(`${server.url}/admin/summary`, { headers: { authorization: `Bearer ${token}` } });
+      expect(summary.status).toBe(200);
+      expect(postmaster(dataDir)).toBe(pid);
     } finally {
       expect(await server.stop()).toBe(0);
     }
+    expect(await gone(pid!)).toBe(true);
   });
 
   it('answers an unknown command with usage and exit code 2', async () => {
@@ -79,7 +195,7 @@ describe('the command line (npm run cli)', () => {
   });
 });
 
-describe.runIf(onPostgres)('the command line and server on PostgreSQL', () => {
+describe('the command line and server on PostgreSQL', () => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -91,7 +207,7 @@ describe.runIf(onPostgres)('the command line and server on PostgreSQL', () => {
     const server = await startServer(env);
     try {
       const result = await runTs('src/cli/main.ts', ['db', 'migrate'], env);
-      expect(result.stdout).toBe('database is up to date (postgres)\n');
+      expect(result.stdout).toBe('database is up to date (PostgreSQL)\n');
       expect(result.code).toBe(0);
     } finally {
       expect(await server.stop()).toBe(0);

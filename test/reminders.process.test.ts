@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrate.js';
+import { freshDataDir, openDataDir } from './support/data-dir.js';
 import { childEnv, runTs, startServer } from './support/processes.js';
 import { TestSmtpServer } from './support/smtp.js';
 
@@ -16,9 +12,8 @@ afterAll(() => smtp.stop());
 
 /** An embedded database folder holding one reminder that was due an hour ago. */
 async function folderWithDueReminder(email: string): Promise<string> {
-  const dataDir = join(mkdtempSync(join(tmpdir(), 'rd-rem-')), 'data');
-  const handle = await openDatabase({ kind: 'pglite', dataDir, holder: 'a test' });
-  await migrateToLatest(handle.db);
+  const dataDir = freshDataDir('rd-rem-');
+  const handle = await openDataDir(dataDir);
   const past = new Date(Date.now() - 3600_000);
   await handle.db
     .insertInto('reminders')

@@ -1,11 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { replayEvents } from '../webhooks/replay.js';
+import { freshDataDir, openDataDir } from './support/data-dir.js';
 import { createTestContext, TEST_NOW, type TestContext } from './support/harness.js';
 import { oneOff, recurring, refundedRenewal } from './support/histories.js';
 import { deliverAll, inOrder, ledgerSnapshot } from './support/ledger.js';
@@ -199,9 +195,8 @@ describe('webhook failures', () => {
 
 describe('webhooks replay, from the command line', () => {
   it('replays a failed event stored in an embedded database folder', async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), 'rd-replay-')), 'data');
-    const handle = await openDatabase({ kind: 'pglite', dataDir, holder: 'a test' });
-    await migrateToLatest(handle.db);
+    const dataDir = freshDataDir('rd-replay-');
+    const handle = await openDataDir(dataDir);
     const [e] = oneOff(1, T0).events;
     await handle.db
       .insertInto('stripe_events')
@@ -230,7 +225,7 @@ describe('webhooks replay, from the command line', () => {
     const again = await runTs('src/cli/main.ts', ['webhooks', 'replay'], childEnv({ DATA_DIR: dataDir }));
     expect(again.stdout).toBe('replayed 0 event(s): 0 done, 0 still failing\n');
 
-    const check = await openDatabase({ kind: 'pglite', dataDir, holder: 'a test' });
+    const check = await openDataDir(dataDir);
     const gifts = await check.db.selectFrom('gifts').select(['amount', 'status']).execute();
     await check.close();
     expect(gifts).toEqual([{ amount: 1000, status: 'succeeded' }]);
@@ -244,7 +239,7 @@ describe('webhooks replay, from the command line', () => {
     const bad = await runTs(
       'src/cli/main.ts',
       ['webhooks', 'replay', '--since', 'yesterday'],
-      childEnv({ DATA_DIR: join(mkdtempSync(join(tmpdir(), 'rd-')), 'd') }),
+      childEnv({ DATA_DIR: freshDataDir('rd-') }),
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since must be an ISO date');

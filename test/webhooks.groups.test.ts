@@ -5,7 +5,6 @@ import { createTestContext, TEST_NOW, type TestContext } from './support/harness
 import { oneOff, recurring } from './support/histories.js';
 import { inOrder, ledgerSnapshot } from './support/ledger.js';
 import { deliver, event, type StripeEvent, untaggedSubscription } from './support/stripe-events.js';
-import { onPostgres } from './support/test-db.js';
 
 // Group commit (webhooks/event-groups.ts): on PostgreSQL, events waiting for a connection commit
 // together. With DATABASE_POOL_SIZE=1 only one transaction runs at a time, so a burst groups.
@@ -25,7 +24,7 @@ const answer = async (e: StripeEvent, c = ctx) => {
 };
 const burst = (events: StripeEvent[], c = ctx) => Promise.all(events.map((e) => answer(e, c)));
 
-describe.runIf(onPostgres)('webhook events under load', () => {
+describe('webhook events under load', () => {
   it('commit in groups, each exactly once, and the ledger is the one of one-at-a-time delivery', async () => {
     const histories = [
       ...Array.from({ length: 12 }, (_, i) => oneOff(100 + i, T0 + i)),
@@ -85,7 +84,7 @@ describe.runIf(onPostgres)('webhook events under load', () => {
   });
 });
 
-describe.runIf(onPostgres)('webhook events waiting for a transaction', () => {
+describe('webhook events waiting for a transaction', () => {
   it('give up after DATABASE_CONNECT_TIMEOUT_MS, answer 500 and are kept for retry', async () => {
     await ctx.reset();
     ctx.rebuild({ DATABASE_POOL_SIZE: '1', WEBHOOK_GROUP_SIZE: '8', DATABASE_CONNECT_TIMEOUT_MS: '300' });
@@ -115,7 +114,7 @@ describe.runIf(onPostgres)('webhook events waiting for a transaction', () => {
   });
 });
 
-describe.runIf(onPostgres)('webhook events under load, four connections', () => {
+describe('webhook events under load, four connections', () => {
   let wide: TestContext;
   beforeAll(async () => {
     wide = await createTestContext({ DATABASE_POOL_SIZE: '4', WEBHOOK_GROUP_SIZE: '4' });

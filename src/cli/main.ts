@@ -266,7 +266,7 @@ const commands: Record<string, Command<any>> = {
   'db migrate': {
     database: true,
     async run(_args, deps) {
-      out(`database is up to date (${deps!.dbKind})`);
+      out(`database is up to date (${deps!.config.DATABASE_URL ? 'PostgreSQL' : 'embedded PostgreSQL'})`);
       return 0;
     },
   },
@@ -305,10 +305,11 @@ async function main(argv: string[]): Promise<number> {
   const parsed = command.parse ? command.parse(args) : args;
   if (!command.database) return command.run(parsed, undefined);
   const config = loadConfig(process.env);
-  const database = await openConfiguredDatabase(config, 'a command (npm run cli)');
+  // Logs go to stderr, so stdout stays the command's own output.
+  const logger = createLogger(config.LOG_LEVEL, process.stderr);
+  const database = await openConfiguredDatabase(config, 'cli', (level, message) => logger[level](message));
   try {
-    // Logs go to stderr, so stdout stays the command's own output.
-    const deps = buildDeps(config, database, systemClock, createLogger(config.LOG_LEVEL, process.stderr));
+    const deps = buildDeps(config, database, systemClock, logger);
     return await command.run(parsed, deps);
   } finally {
     await database.close();

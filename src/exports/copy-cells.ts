@@ -1,8 +1,7 @@
 import { THREE_DECIMAL, ZERO_DECIMAL } from '../currencies.js';
 
-// The exports as PostgreSQL's own COPY, for large tables: every cell formatted in SQL exactly as
-// src/exports/csv.ts formats it in JavaScript (the exact-bytes tests run both and compare). Each
-// expression is the cheapest found for its output: the export's speed is PostgreSQL's work per
+// The exports as PostgreSQL's own COPY: every cell formatted in SQL (test/exports.test.ts holds the
+// exact bytes, test/copy-cells.test.ts the formula rules). Each expression is the cheapest found for its output: the export's speed is PostgreSQL's work per
 // row (test/bench). The COPY runs on the export pool, whose sessions use DateStyle ISO and
 // TimeZone UTC (db/connect.ts).
 
@@ -11,9 +10,9 @@ export const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
 export const list = (values: readonly string[]) => values.map(lit).join(', ');
 
 /**
- * Text people typed: formulas neutralised like csvCell (a first character that is not blank being
- * = + - @, or a tab or carriage return first), and '' as NULL so COPY writes it unquoted, as csvCell
- * does. The first character is compared with a list: a regular expression per cell cost PostgreSQL
+ * Text people typed: formulas neutralised (a first character that is not blank being = + - @, or a
+ * tab or carriage return first; OWASP's CSV injection advice), and '' as NULL so COPY writes it
+ * unquoted. The first character is compared with a list: a regular expression per cell cost PostgreSQL
  * a good part of the export's time.
  */
 export const typedText = (expr: string) =>

@@ -1,7 +1,6 @@
 import type { CopyOut } from '../../db/copy-out.js';
 import type { Logger } from '../logger.js';
 import { errorFields } from '../logger.js';
-import { type Cell, csvLine } from './csv.js';
 import { toCrlf } from './gifts-copy.js';
 
 const BOM = '\uFEFF';
@@ -23,40 +22,11 @@ export interface CsvDownload {
   onFinish(rowCount: number, completed: boolean): Promise<void>;
 }
 
-export interface CsvPages extends CsvDownload {
-  columns: readonly string[];
-  /** Columns of text people typed: always quoted (csvCell). */
-  quoted: readonly boolean[];
-  pages: AsyncGenerator<Cell[][]>;
-}
-
-/** Where the bytes come from: pages of cells formatted here, or PostgreSQL's COPY already formatted. */
+/** Where the bytes come from: PostgreSQL's COPY, already formatted. */
 interface ByteSource {
   /** The next chunk and the rows in it; undefined when the source is done. */
   next(): Promise<{ bytes: Uint8Array; rows: number } | undefined>;
   stop(): Promise<void>;
-}
-
-/**
- * A CSV download that pulls one page from the database per chunk the client takes: the header goes
- * out at once, memory holds one page, and a client that hangs up cancels the stream, which stops
- * the page queries.
- */
-export function csvResponse(s: CsvPages): Response {
-  const encoder = new TextEncoder();
-  return streamResponse(s, encoder.encode(csvLine(s.columns)), {
-    async next() {
-      const page = await s.pages.next();
-      if (page.done) return undefined;
-      return {
-        bytes: encoder.encode(page.value.map((row) => csvLine(row, s.quoted)).join('')),
-        rows: page.value.length,
-      };
-    },
-    stop: async () => {
-      await s.pages.return(undefined);
-    },
-  });
 }
 
 /** The same download from PostgreSQL's COPY (header included), with CRLF record ends. */

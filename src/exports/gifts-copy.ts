@@ -1,6 +1,6 @@
 import { copyCsv, currencyJoin, list, lit, money, time, typedText, upperCurrency } from './copy-cells.js';
 import type { ExportFilters } from './filters.js';
-import { GIFT_COLUMNS, GIFT_TYPED_COLUMNS } from './gifts-export.js';
+import { GIFT_COLUMNS, GIFT_TYPED_COLUMNS } from './gifts-columns.js';
 
 /**
  * The gifts export as PostgreSQL's own COPY (copy-cells.ts). Stripe's ids go out as they are: they
@@ -42,7 +42,7 @@ const QUOTE = 0x22;
 const CR = 0x0d;
 
 /**
- * COPY ends records with LF; RFC 4180 (and csvLine) with CRLF. Rewrites record ends, leaving line
+ * COPY ends records with LF; RFC 4180 with CRLF. Rewrites record ends, leaving line
  * breaks inside quoted cells alone; `state` carries the quoting across chunk boundaries. The bytes
  * are copied once, into a buffer of the final size. `state.records`, when kept, counts the records
  * ended so far.

@@ -1,6 +1,6 @@
 import { copyCsv, currencyJoin, list, lit, money, time, typedText, upperCurrency } from './copy-cells.js';
 import type { ExportFilters } from './filters.js';
-import { REMINDER_COLUMNS, REMINDER_TYPED_COLUMNS } from './reminders-export.js';
+import { REMINDER_COLUMNS, REMINDER_TYPED_COLUMNS } from './reminders-columns.js';
 
 /**
  * The reminders export as PostgreSQL's own COPY (copy-cells.ts): the same rows and cells as

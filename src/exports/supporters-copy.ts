@@ -1,6 +1,6 @@
 import { copyCsv, currencyJoin, list, lit, money, time, typedText, upperCurrency } from './copy-cells.js';
 import type { ExportFilters } from './filters.js';
-import { SUPPORTER_COLUMNS, SUPPORTER_TYPED_COLUMNS } from './supporters-export.js';
+import { SUPPORTER_COLUMNS, SUPPORTER_TYPED_COLUMNS } from './supporters-columns.js';
 
 /**
  * The supporters export as PostgreSQL's own COPY (copy-cells.ts): the same rows and cells as

@@ -24,7 +24,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
     const message = e instanceof Error ? e.message : '';
     if (
-      /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|PGlite is closed|driver has already been destroyed/i.test(
+      /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|driver has already been destroyed/i.test(
         message,
       )
     ) {

@@ -6,67 +6,41 @@ import { finishAudit, listAudit, startAudit } from '../audit/audit-log.js';
 import { zodFailure } from '../checkout/checkout-request.js';
 import type { Deps } from '../deps.js';
 import { ApiError, invalid } from '../errors.js';
-import type { Cell } from '../exports/csv.js';
-import { copyCsvResponse, csvResponse } from '../exports/csv-response.js';
+import { copyCsvResponse } from '../exports/csv-response.js';
 import { describeFilters, type ExportFilters, parseExportFilters } from '../exports/filters.js';
+import { GIFT_STATUSES } from '../exports/gifts-columns.js';
 import { giftsCopyQuery } from '../exports/gifts-copy.js';
-import { GIFT_COLUMNS, GIFT_STATUSES, GIFT_TYPED_COLUMNS, giftPages } from '../exports/gifts-export.js';
+import { REMINDER_STATUSES } from '../exports/reminders-columns.js';
 import { remindersCopyQuery } from '../exports/reminders-copy.js';
-import {
-  REMINDER_COLUMNS,
-  REMINDER_STATUSES,
-  REMINDER_TYPED_COLUMNS,
-  reminderPages,
-} from '../exports/reminders-export.js';
+import { RECURRING_STATUSES } from '../exports/supporters-columns.js';
 import { supportersCopyQuery } from '../exports/supporters-copy.js';
-import {
-  RECURRING_STATUSES,
-  SUPPORTER_COLUMNS,
-  SUPPORTER_TYPED_COLUMNS,
-  supporterPages,
-} from '../exports/supporters-export.js';
 import { clientIp } from '../http/client-ip.js';
 import { readJsonObject } from '../http/json-body.js';
 import { requireStaff } from '../staff/require-staff.js';
 import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
 import { financeSummary } from '../summary/finance-summary.js';
 
-const PAGE_SIZE = 2000;
-
 interface ExportKind {
   name: string;
-  columns: readonly string[];
-  /** Columns of text people typed (e-mail, name, campaign): always quoted. */
-  typed: readonly string[];
   statuses: readonly string[];
-  pages: (deps: Deps, f: ExportFilters) => AsyncGenerator<Cell[][]>;
-  /** On PostgreSQL, the same file straight from COPY, one statement; with the configured currencies. */
+  /** The file straight from PostgreSQL's COPY, one statement; with the configured currencies. */
   copy: (f: ExportFilters, currencies: readonly string[]) => string;
 }
 
 const EXPORTS: ExportKind[] = [
   {
     name: 'gifts',
-    columns: GIFT_COLUMNS,
-    typed: GIFT_TYPED_COLUMNS,
     statuses: GIFT_STATUSES,
-    pages: (d, f) => giftPages(d.exportDb, f, PAGE_SIZE),
     copy: giftsCopyQuery,
   },
   {
     name: 'supporters',
-    columns: SUPPORTER_COLUMNS,
-    typed: SUPPORTER_TYPED_COLUMNS,
     statuses: RECURRING_STATUSES,
-    pages: (d, f) => supporterPages(d.exportDb, f, PAGE_SIZE),
     copy: supportersCopyQuery,
   },
   {
     name: 'reminders',
-    columns: REMINDER_COLUMNS,
-    typed: REMINDER_TYPED_COLUMNS,
     statuses: REMINDER_STATUSES,
-    pages: (d, f) => reminderPages(d.exportDb, f, PAGE_SIZE),
     copy: remindersCopyQuery,
   },
 ];
@@ -91,7 +65,6 @@ export function adminRoutes(deps: Deps) {
     });
 
   for (const kind of EXPORTS) {
-    const quoted = kind.columns.map((column) => kind.typed.includes(column));
     const currencies = config.donationOptions.currencies.map((c) => c.currency);
     app.get(`/admin/exports/${kind.name}.csv`, requireStaff(deps, 'finance'), async (c) => {
       const filters = parseExportFilters(c.req.query(), kind.statuses);
@@ -126,8 +99,7 @@ export function adminRoutes(deps: Deps) {
             await finishAudit(db, auditId, rows, completed);
           },
         };
-        if (deps.copyOut) return copyCsvResponse(download, await deps.copyOut(kind.copy(filters, currencies)));
-        return csvResponse({ ...download, columns: kind.columns, quoted, pages: kind.pages(deps, filters) });
+        return copyCsvResponse(download, await deps.copyOut(kind.copy(filters, currencies)));
       } catch (err) {
         release();
         throw err;

@@ -153,7 +153,6 @@ async function main() {
   const url = withDb(BASE_URL, name);
   // Seeding a million rows is one long statement: no statement or query timeout on this handle.
   const db = await openDatabase({
-    kind: 'postgres',
     url,
     poolSize: 4,
     connectTimeoutMs: 5000,

@@ -5,8 +5,8 @@ export const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** Environment for a child process: no inherited service settings, only what the test gives. */
 export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const { PATH, HOME, TMPDIR } = process.env;
-  return { PATH, HOME, TMPDIR, LOG_LEVEL: 'warn', ...extra };
+  const { PATH, HOME, TMPDIR, EMBEDDED_PG_USER } = process.env;
+  return { PATH, HOME, TMPDIR, EMBEDDED_PG_USER, LOG_LEVEL: 'warn', ...extra };
 }
 
 export function freePort(): Promise<number> {

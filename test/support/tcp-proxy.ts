@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP relay between the service and PostgreSQL that a test can cut (every connection dropped,
@@ -15,10 +15,26 @@ export class TcpProxy {
   #blackhole = false;
   port = 0;
 
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
+  constructor(private readonly upstream: NetConnectOpts) {}
+
+  /** A relay to the server of a PostgreSQL URL: its TCP host and port, or its Unix socket (`?host=/dir`). */
+  static forDatabase(url: string): TcpProxy {
+    const u = new URL(url);
+    const socketDir = u.searchParams.get('host');
+    return new TcpProxy(
+      socketDir?.startsWith('/')
+        ? { path: `${socketDir}/.s.PGSQL.${u.port || 5432}` }
+        : { host: u.hostname, port: Number(u.port || 5432) },
+    );
+  }
+
+  /** The same database's URL through this relay (over TCP to it; start() first). */
+  databaseUrl(url: string): string {
+    const u = new URL(url);
+    u.searchParams.delete('host');
+    u.host = `127.0.0.1:${this.port}`;
+    return u.toString();
+  }
 
   async start(): Promise<this> {
     this.#server = createServer((client) => {
@@ -31,7 +47,7 @@ export class TcpProxy {
         client.pause();
         return;
       }
-      const upstream = connect(this.targetPort, this.targetHost);
+      const upstream = connect(this.upstream);
       this.#track(upstream);
       for (const s of [client, upstream]) {
         s.on('error', () => {

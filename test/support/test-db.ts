@@ -5,13 +5,11 @@ import { type DatabaseHandle, openDatabase } from '../../db/connect.js';
 import { migrateToLatest } from '../../db/migrate.js';
 
 export interface TestDatabase extends DatabaseHandle {
-  /** The PostgreSQL URL of this test's own database; undefined on PGlite. */
-  url: string | undefined;
+  /** The PostgreSQL URL of this test's own database. */
+  url: string;
   /** Empties every table but the migration bookkeeping. */
   truncate(): Promise<void>;
 }
-
-export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
 function withDatabase(url: string, name: string): string {
   const u = new URL(url);
@@ -30,22 +28,15 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /**
- * A fresh, migrated database for one test file: PGlite in memory by default; with TEST_DATABASE_URL
- * a new database on that server, dropped again by close(). `upTo`: migrated only that far.
+ * A fresh, migrated database for one test file on the suite's server (the embedded PostgreSQL, or
+ * TEST_DATABASE_URL's), dropped again by close(). `upTo`: migrated only that far.
  */
 export async function createTestDatabase(o: { upTo?: string } = {}): Promise<TestDatabase> {
-  let handle: DatabaseHandle;
-  let url: string | undefined;
-  let drop = async () => {};
-  if (process.env.TEST_DATABASE_URL) {
-    const name = `rd_test_${randomBytes(6).toString('hex')}`;
-    await admin((c) => c.query(`create database ${name}`));
-    url = withDatabase(process.env.TEST_DATABASE_URL, name);
-    handle = await openDatabase({ kind: 'postgres', url, poolSize: 10, connectTimeoutMs: 5000 });
-    drop = () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {});
-  } else {
-    handle = await openDatabase({ kind: 'pglite', dataDir: undefined, holder: 'a test' });
-  }
+  const name = `rd_test_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name}`));
+  const url = withDatabase(process.env.TEST_DATABASE_URL!, name);
+  const handle: DatabaseHandle = openDatabase({ url, poolSize: 10, connectTimeoutMs: 5000 });
+  const drop = () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {});
   await migrateToLatest(handle.db, o.upTo);
   const tables = (await handle.db.introspection.getTables()).map((t) => t.name);
   return {

@@ -1,0 +1,52 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DatabaseHandle, openDatabase } from '../../db/connect.js';
+import { applicationName, openEmbeddedPostgres } from '../../db/embedded-postgres.js';
+import { migrateToLatest } from '../../db/migrate.js';
+
+/**
+ * The embedded database of a DATA_DIR folder, as `npm start` runs it (started here, or joined when a
+ * server of the test runs it), migrated. close() stops it again if this process started it.
+ */
+export async function openDataDir(dataDir: string): Promise<DatabaseHandle> {
+  const embedded = await openEmbeddedPostgres({
+    dataDir,
+    role: 'test',
+    osUser: process.env.EMBEDDED_PG_USER ?? 'postgres',
+    createUser: false,
+    startTimeoutMs: 60_000,
+    log: () => {},
+  });
+  const handle = openDatabase({
+    url: embedded.url,
+    applicationName: applicationName('test'),
+    poolSize: 2,
+    connectTimeoutMs: 5000,
+  });
+  await migrateToLatest(handle.db);
+  return {
+    ...handle,
+    async close() {
+      await handle.close();
+      await embedded.release();
+    },
+  };
+}
+
+const made: string[] = [];
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A DATA_DIR path that does not exist yet, in a temporary folder removed when the test process
+ * exits. The folder is 0711: as root, the embedded PostgreSQL runs as another user that must pass
+ * through it.
+ */
+export function freshDataDir(prefix = 'rd-'): string {
+  const parent = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(parent, 0o711);
+  made.push(parent);
+  return join(parent, 'data');
+}

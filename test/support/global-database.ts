@@ -1,0 +1,43 @@
+// Vitest's global setup: without TEST_DATABASE_URL, the suite runs on the embedded PostgreSQL, as
+// `npm start` does, started once in a folder of its own; each test file makes its own database on it.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EmbeddedServer, openEmbeddedPostgres } from '../../db/embedded-postgres.js';
+
+let server: EmbeddedServer | undefined;
+let folder: string | undefined;
+
+const userExists = (name: string) => {
+  try {
+    execFileSync('id', ['-u', name], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export async function setup() {
+  // As root with no `postgres` user (a fresh container), the throwaway test clusters run as
+  // `nobody`, which every Linux has: the service itself never falls back to it.
+  if (process.getuid?.() === 0 && !process.env.EMBEDDED_PG_USER && !userExists('postgres')) {
+    process.env.EMBEDDED_PG_USER = 'nobody';
+  }
+  if (process.env.TEST_DATABASE_URL) return;
+  folder = mkdtempSync(join(tmpdir(), 'rd-test-pg-'));
+  server = await openEmbeddedPostgres({
+    dataDir: folder,
+    role: 'tests',
+    osUser: process.env.EMBEDDED_PG_USER ?? 'postgres',
+    createUser: false,
+    startTimeoutMs: 60_000,
+    log: () => {},
+  });
+  process.env.TEST_DATABASE_URL = server.url;
+}
+
+export async function teardown() {
+  await server?.release();
+  if (folder) rmSync(folder, { recursive: true, force: true });
+}
