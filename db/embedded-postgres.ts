@@ -3,7 +3,7 @@
 // the folder. Whoever started it stops it on exit, unless another of our processes still uses it,
 // which then inherits it. A server killed with SIGKILL leaves its PostgreSQL running; the next
 // process to start takes it over, so none is left behind longer than that.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chownSync,
@@ -17,8 +17,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
+
+const execFileAsync = promisify(execFile);
 
 /** A problem an operator has to fix (a user, a folder): reported as one line. */
 export class EmbeddedPostgresError extends Error {
@@ -156,7 +159,8 @@ export async function openEmbeddedPostgres(o: EmbeddedOptions): Promise<Embedded
   const bin = await binaries();
   const dataDir = o.dataDir;
   const pgdata = join(dataDir, 'postgres');
-  const passwordFile = join(dataDir, 'postgres.password');
+  // Inside the data directory, so it appears with it, in one rename (two first starts may race).
+  const passwordFile = join(pgdata, 'rd.password');
   const ownerFile = join(dataDir, 'postgres.owner');
   const logFile = join(dataDir, 'postgres.log');
   const socket = join(pgdata, '.s.PGSQL.5432');
@@ -196,6 +200,8 @@ export async function openEmbeddedPostgres(o: EmbeddedOptions): Promise<Embedded
       rmSync(`${socket}.lock`, { force: true });
     }
     if (!stale || !isPostgres(stale)) {
+      // Claimed before it starts, so a process that finds it starting sees a live owner.
+      writeFileSync(ownerFile, `${process.pid}\n`, { mode: 0o600 });
       owner = await start(bin, user, pgdata, logFile, deadline, url);
       const running = readPid(join(pgdata, 'postmaster.pid'));
       // Ours did not come up and no other process's is starting: say why, from its log.
@@ -219,9 +225,7 @@ export async function openEmbeddedPostgres(o: EmbeddedOptions): Promise<Embedded
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (owner) {
-    writeFileSync(ownerFile, `${process.pid}\n`, { mode: 0o600 });
-  } else {
+  if (!owner) {
     const previous = readPid(ownerFile);
     if (!previous || !alive(previous)) {
       o.log(
@@ -261,12 +265,11 @@ async function initialise(
   const building = `${pgdata}.init-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   const password = randomBytes(32).toString('base64url');
-  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
   const pwfile = join(o.dataDir, `postgres.pwfile-${process.pid}`);
   writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
   if (user) chownSync(pwfile, user.uid, user.gid);
   try {
-    execFileSync(
+    await execFileAsync(
       bin.initdb,
       [
         `--pgdata=${building}`,
@@ -277,7 +280,7 @@ async function initialise(
         '--locale=C',
         '--no-instructions',
       ],
-      { stdio: 'pipe', ...(user ? { uid: user.uid, gid: user.gid } : {}), env: { ...process.env, LC_ALL: 'C' } },
+      { ...(user ? { uid: user.uid, gid: user.gid } : {}), env: { ...process.env, LC_ALL: 'C' } },
     );
   } catch (err) {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim();
@@ -291,7 +294,14 @@ async function initialise(
   // Only our own user, only over the folder's socket, only with the password.
   writeFileSync(join(building, 'pg_hba.conf'), `local all ${USER} scram-sha-256\n`, { mode: 0o600 });
   if (user) chownSync(join(building, 'pg_hba.conf'), user.uid, user.gid);
-  renameSync(building, pgdata);
+  writeFileSync(join(building, basename(passwordFile)), `${password}\n`, { mode: 0o600 });
+  try {
+    renameSync(building, pgdata);
+  } catch (err) {
+    // Another process's first start finished first: use its database.
+    rmSync(building, { recursive: true, force: true });
+    if (!existsSync(passwordFile)) throw err;
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 import { systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
+import { openConfiguredDatabase } from './database.js';
 import { createLogger, errorFields } from './logger.js';
 import { fatal } from './process-exit.js';
-import { type RunningService, startService } from './service.js';
+import type { RunningService } from './service.js';
 
 async function main(): Promise<void> {
   // tsx maps stack traces through source maps. Our logs carry no stacks (errorFields), but the Stripe
@@ -15,9 +16,13 @@ async function main(): Promise<void> {
     return fatal(err);
   }
   const logger = createLogger(config.LOG_LEVEL);
+  // The database starts (on an empty folder, initdb runs) while the rest of the service loads.
+  const database = openConfiguredDatabase(config, 'server', (level, message) => logger[level](message));
+  database.catch(() => {}); // reported by startService below
   let service: RunningService;
   try {
-    service = await startService(config, systemClock, logger);
+    const { startService } = await import('./service.js');
+    service = await startService(config, systemClock, logger, { database });
   } catch (err) {
     return fatal(err);
   }

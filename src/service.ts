@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import type { DatabaseHandle } from '../db/connect.js';
 import { createApp } from './app.js';
 import { buildDeps } from './build-deps.js';
 import type { Clock } from './clock.js';
@@ -16,14 +17,18 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Opens and migrates the database, serves the app, and starts the reminder sweep. */
+/**
+ * Opens and migrates the database (or takes `o.database`, already being opened), serves the app, and
+ * starts the reminder sweep. `o.role` names the process in the database's application_name.
+ */
 export async function startService(
   config: Config,
   clock: Clock,
   logger: Logger,
-  role = 'server',
+  o: { role?: string; database?: Promise<DatabaseHandle> } = {},
 ): Promise<RunningService> {
-  const database = await openConfiguredDatabase(config, role, (level, message) => logger[level](message));
+  const database = await (o.database ??
+    openConfiguredDatabase(config, o.role ?? 'server', (level, message) => logger[level](message)));
   const deps = buildDeps(config, database, clock, logger);
   if (!deps.stripe) logger.warn('STRIPE_SECRET_KEY is not set: checkout answers 503 payment_provider_unconfigured');
   if (config.STRIPE_WEBHOOK_SECRET.length === 0) {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir } from './support/data-dir.js';
@@ -109,6 +109,21 @@ describe('the server process (npm start)', () => {
     expect((await fetch(`${second.url}/health`)).status).toBe(200);
     expect(await second.stop()).toBe(0);
     expect(await gone(pid)).toBe(true);
+  });
+
+  it('refuses, in one line, a DATA_DIR holding the PGlite database of earlier versions, and leaves it untouched', {
+    timeout: 60_000,
+  }, async () => {
+    const dataDir = freshDir();
+    mkdirSync(dataDir, { mode: 0o700 });
+    writeFileSync(join(dataDir, 'PG_VERSION'), '17\n');
+    const result = await runTs('src/server.ts', [], childEnv({ DATA_DIR: dataDir }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `reader-donations: error: DATA_DIR ${dataDir} holds a PGlite database from an earlier version, which this version cannot open: ` +
+        'move it aside and start on an empty folder (its data is kept there untouched)\n',
+    );
+    expect(readdirSync(dataDir)).toEqual(['PG_VERSION']);
   });
 
   it.runIf(process.getuid?.() === 0)(

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     STRIPE_API_URL: emulator.url,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
-  const service = await startService(config, systemClock, createLogger(config.LOG_LEVEL), 'demo');
+  const service = await startService(config, systemClock, createLogger(config.LOG_LEVEL), { role: 'demo' });
   const { token } = await createStaffToken(
     service.deps.db,
     `Demo finance ${new Date().toISOString()}`,

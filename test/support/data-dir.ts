@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DatabaseHandle, openDatabase } from '../../db/connect.js';
@@ -34,19 +34,13 @@ export async function openDataDir(dataDir: string): Promise<DatabaseHandle> {
   };
 }
 
-const made: string[] = [];
-process.once('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
 /**
- * A DATA_DIR path that does not exist yet, in a temporary folder removed when the test process
- * exits. The folder is 0711: as root, the embedded PostgreSQL runs as another user that must pass
- * through it.
+ * A DATA_DIR path that does not exist yet, in a temporary folder inside the run's own (removed after
+ * the run by test/support/global-database.ts). The folder is 0711: as root, the embedded PostgreSQL
+ * runs as another user that must pass through it.
  */
 export function freshDataDir(prefix = 'rd-'): string {
-  const parent = mkdtempSync(join(tmpdir(), prefix));
+  const parent = mkdtempSync(join(process.env.RD_TEST_TMP ?? tmpdir(), prefix));
   chmodSync(parent, 0o711);
-  made.push(parent);
   return join(parent, 'data');
 }

@@ -1,7 +1,7 @@
 // Vitest's global setup: without TEST_DATABASE_URL, the suite runs on the embedded PostgreSQL, as
 // `npm start` does, started once in a folder of its own; each test file makes its own database on it.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmbeddedServer, openEmbeddedPostgres } from '../../db/embedded-postgres.js';
@@ -24,10 +24,13 @@ export async function setup() {
   if (process.getuid?.() === 0 && !process.env.EMBEDDED_PG_USER && !userExists('postgres')) {
     process.env.EMBEDDED_PG_USER = 'nobody';
   }
+  // Every folder the tests make (test/support/data-dir.ts) goes in here, removed after the run.
+  folder = mkdtempSync(join(tmpdir(), 'rd-test-run-'));
+  chmodSync(folder, 0o711);
+  process.env.RD_TEST_TMP = folder;
   if (process.env.TEST_DATABASE_URL) return;
-  folder = mkdtempSync(join(tmpdir(), 'rd-test-pg-'));
   server = await openEmbeddedPostgres({
-    dataDir: folder,
+    dataDir: join(folder, 'postgres'),
     role: 'tests',
     osUser: process.env.EMBEDDED_PG_USER ?? 'postgres',
     createUser: false,
