@@ -1,4 +1,4 @@
-import type { ColumnType, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, GeneratedAlways, Insertable, Selectable } from 'kysely';
 
 export type Frequency = 'once' | 'monthly' | 'annual';
 export type CheckoutStatus = 'open' | 'complete' | 'expired';
@@ -236,15 +236,6 @@ export interface Database {
   audit_log: AuditLogTable;
 }
 
-export type CheckoutSession = Selectable<CheckoutSessionsTable>;
 export type NewCheckoutSession = Insertable<CheckoutSessionsTable>;
-export type CheckoutSessionUpdate = Updateable<CheckoutSessionsTable>;
-export type IdempotencyKey = Selectable<IdempotencyKeysTable>;
-export type StripeEventRow = Selectable<StripeEventsTable>;
-export type Supporter = Selectable<SupportersTable>;
-export type Gift = Selectable<GiftsTable>;
-export type NewGift = Insertable<GiftsTable>;
-export type RecurringDonation = Selectable<RecurringDonationsTable>;
 export type Reminder = Selectable<RemindersTable>;
 export type StaffToken = Selectable<StaffTokensTable>;
-export type AuditEntry = Selectable<AuditLogTable>;

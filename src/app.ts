@@ -65,5 +65,3 @@ export function createApp(deps: Deps) {
   app.onError(onError);
   return app;
 }
-
-export type App = ReturnType<typeof createApp>;

@@ -100,10 +100,34 @@ describe('POST /webhooks/stripe: signature', () => {
     expect(await storedEvents()).toHaveLength(0);
   });
 
-  it('answers 400 for a signed body that is not a Stripe event', async () => {
-    await expectError(await deliver(ctx.app, '{"hello":"world"}', { timestamp: NOW }), 400, 'invalid_request');
-    await expectError(await deliver(ctx.app, 'not json', { timestamp: NOW }), 400, 'invalid_request');
-    expect(await storedEvents()).toHaveLength(0);
+  it('acknowledges a signed body that is not a Stripe event, recorded as ignored with the reason and without the body', async () => {
+    for (const body of ['{"hello":"world"}', 'not json', '{"hello":"world"}']) {
+      const res = await deliver(ctx.app, body, { timestamp: NOW });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ received: true, outcome: 'ignored' });
+    }
+    const rows = await ctx.database.db
+      .selectFrom('stripe_events')
+      .select(['id', 'type', 'outcome', 'error', 'payload'])
+      .orderBy('error')
+      .execute();
+    // The same body twice is one row.
+    expect(rows).toEqual([
+      {
+        id: expect.stringMatching(/^unreadable_[0-9a-f]{32}$/),
+        type: 'unreadable',
+        outcome: 'ignored',
+        error: 'not a Stripe event (id, type, created, livemode, data)',
+        payload: null,
+      },
+      {
+        id: expect.stringMatching(/^unreadable_[0-9a-f]{32}$/),
+        type: 'unreadable',
+        outcome: 'ignored',
+        error: 'not valid JSON',
+        payload: null,
+      },
+    ]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { assignments, type Fragment, insertInto, sql as q } from '../db/sql-fragment.js';
@@ -76,6 +77,33 @@ export async function storeIgnored(db: Kysely<Database>, event: EventEnvelope, n
     .values({ ...eventRow(event, null, now), outcome: 'ignored', processed_at: now, error: reason, attempts: 1 })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
+}
+
+/**
+ * A correctly signed body that is not a Stripe event (Stripe sends none; a test tool or a format we
+ * do not know might): recorded as ignored with the reason, without the body, under an id made from
+ * its hash, so Stripe's retries of the same body make one row.
+ */
+export async function storeUnreadable(db: Kysely<Database>, raw: string, now: Date, reason: string) {
+  const id = `unreadable_${createHash('sha256').update(raw).digest('hex').slice(0, 32)}`;
+  await db
+    .insertInto('stripe_events')
+    .values({
+      id,
+      type: 'unreadable',
+      api_version: null,
+      created: now,
+      livemode: false,
+      payload: null,
+      received_at: now,
+      processed_at: now,
+      outcome: 'ignored',
+      error: reason,
+      attempts: 1,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  return id;
 }
 
 /**

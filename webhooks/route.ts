@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../src/app-env.js';
 import type { Deps } from '../src/deps.js';
-import { ApiError, invalid } from '../src/errors.js';
+import { ApiError } from '../src/errors.js';
 import { readBody } from '../src/http/raw-body.js';
+import { storeUnreadable } from './events-store.js';
 import { EventProcessingError, processEvent } from './process-event.js';
 import { SignatureError, verifyStripeSignature } from './signature.js';
 import { eventEnvelope, parseEventJson } from './stripe-objects.js';
@@ -34,14 +35,24 @@ export function webhookRoutes(deps: Deps) {
       throw err;
     }
     const raw = bytes.toString('utf8');
+    // Signed, so it came from Stripe's side: answered 2xx even when unreadable, or Stripe retries it
+    // for three days; kept as ignored with the reason for whoever looks.
+    const unreadable = async (reason: string) => {
+      const id = await storeUnreadable(deps.db, raw, deps.clock.now(), reason);
+      c.get('logger').warn({ eventId: id, reason }, 'signed webhook body is not a Stripe event; ignored');
+      return c.json({ received: true, outcome: 'ignored' as const });
+    };
     let json: unknown;
     try {
       json = parseEventJson(raw);
     } catch {
-      throw invalid(undefined, 'webhook body is not valid JSON');
+      return unreadable('not valid JSON');
     }
     const event = eventEnvelope.safeParse(json);
-    if (!event.success) throw invalid(undefined, 'webhook body is not a Stripe event');
+    if (!event.success) {
+      const fields = [...new Set(event.error.issues.map((i) => i.path.join('.') || '(body)'))].join(', ');
+      return unreadable(`not a Stripe event (${fields})`);
+    }
     try {
       const outcome = await processEvent(deps, event.data, raw);
       return c.json({ received: true, outcome });

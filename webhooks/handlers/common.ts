@@ -19,9 +19,6 @@ export function recurringFrequency(metadata: Record<string, string>): 'monthly' 
 export const intervalOf = (frequency: Frequency | null): Interval | null =>
   frequency === 'monthly' ? 'month' : frequency === 'annual' ? 'year' : null;
 
-export const frequencyOf = (interval: string | null | undefined): 'monthly' | 'annual' | null =>
-  interval === 'month' ? 'monthly' : interval === 'year' ? 'annual' : null;
-
 export const asInterval = (interval: string | null | undefined): Interval | null =>
   interval === 'month' || interval === 'year' ? interval : null;
 
