@@ -5,7 +5,7 @@ import type { Database } from './schema.js';
 /**
  * SQL text and its parameters, composed by joining strings. The webhook path runs a few fixed
  * statement shapes for every event, and building them with Kysely's query builder cost the server
- * more CPU than the database spent running them (see README, Performance). Those statements are
+ * more CPU than the database spent running them (see docs/performance.md). Those statements are
  * composed from fragments instead. Values always become $n parameters, never text, and one shape
  * always gives the same text, so the database reuses its prepared statement.
  */

@@ -1,6 +1,6 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-/** Every error code the API answers with; the README lists them. */
+/** Every error code the API answers with; docs/api.md lists them. */
 export const ERROR_CODES = {
   invalid_request: 400,
   invalid_signature: 400,

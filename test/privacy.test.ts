@@ -79,7 +79,7 @@ async function dump(): Promise<Array<{ table: string; row: string; json: Record<
 
 const EMAIL = /[\w.+-]+@[\w-]+(\.[\w-]+)+/g;
 
-/** Where e-mail addresses may be (README, Privacy): a supporter's row, a pending reminder, a failed event's body. */
+/** Where e-mail addresses may be (docs/privacy.md): a supporter's row, a pending reminder, a failed event's body. */
 function emailsOutsideAllowedPlaces(rows: Awaited<ReturnType<typeof dump>>) {
   return rows.flatMap(({ table, row, json }) => {
     const found = row.match(EMAIL) ?? [];
@@ -595,13 +595,11 @@ describe('erasure and access', () => {
 });
 
 describe('the Privacy section and the schema', () => {
-  it('every column is listed as personal in the README or known to hold none', async () => {
+  it('every column is listed as personal in docs/privacy.md or known to hold none', async () => {
     const { readFileSync } = await import('node:fs');
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(
-      readme.indexOf('## Privacy'),
-      readme.indexOf('\n## ', readme.indexOf('## Privacy') + 1),
-    );
+    const doc = readFileSync(new URL('../docs/privacy.md', import.meta.url), 'utf8');
+    // The table before the first subsection.
+    const section = doc.slice(0, doc.indexOf('\n## '));
     const personal = new Set([...section.matchAll(/^\| `(\w+)\.(\w+)` \|/gm)].map((m) => `${m[1]}.${m[2]}`));
     const { rows } = await sql<{ column: string }>`select table_name || '.' || column_name as column
       from information_schema.columns where table_schema = 'public' and table_name not like 'kysely_%'
@@ -609,7 +607,7 @@ describe('the Privacy section and the schema', () => {
     const unclassified = rows.map((r) => r.column).filter((c) => !personal.has(c) && !NOT_PERSONAL.has(c));
     expect(
       unclassified,
-      'add each to the README Privacy table, or to NOT_PERSONAL if it can hold no personal data',
+      'add each to the table in docs/privacy.md, or to NOT_PERSONAL if it can hold no personal data',
     ).toEqual([]);
     const stale = [...personal, ...NOT_PERSONAL].filter((c) => !rows.some((r) => r.column === c));
     expect(stale, 'columns listed that the schema no longer has').toEqual([]);

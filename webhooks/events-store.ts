@@ -25,7 +25,7 @@ export function objectIdsOf(object: Record<string, unknown>): string[] {
   return [...ids].sort();
 }
 
-/** The event's row; its body only while it waits to be processed (README, Privacy). */
+/** The event's row; its body only while it waits to be processed (docs/privacy.md). */
 function eventRow(event: EventEnvelope, body: string | null, now: Date) {
   return {
     id: event.id,

@@ -24,7 +24,7 @@ commands:
   webhooks replay [--since ISO] [--id evt_...]
                                            re-process stored events that failed (all, since a time, or one)
   reminders send-due                       one sweep (for cron): send due reminder e-mails, then privacy sweep
-  privacy sweep                            delete what is past its retention (README, Privacy), once (for cron)
+  privacy sweep                            delete what is past its retention (docs/privacy.md), once (for cron)
   supporters show --email EMAIL            everything held about that person, as JSON (GDPR access request);
                                            --email - reads the address from standard input
   supporters erase --email EMAIL [--cancel-recurring] [--delete-stripe-customer]

@@ -28,7 +28,7 @@ export interface RetentionResult {
 const DAY = 86_400_000;
 
 /**
- * Deletes what has outlived its purpose (README, Privacy), decided with the injected clock. Run by
+ * Deletes what has outlived its purpose (docs/privacy.md), decided with the injected clock. Run by
  * the server's sweep and by `npm run cli -- privacy sweep`; every step is idempotent, so sweeps on
  * several instances at once do no harm. `backlogMs` bounds the time spent on bodies of events
  * processed before this version (the server's sweep gives it a little each run).

@@ -19,7 +19,7 @@ export interface SweepResult {
   interrupted: number;
   /** Reminder addresses erased past their retention (one part of `retention`). */
   erased: number;
-  /** What the sweep's retention step deleted (README, Privacy). */
+  /** What the sweep's retention step deleted (docs/privacy.md). */
   retention: RetentionResult;
   /** False without SMTP_URL: due reminders stay queued. */
   mailEnabled: boolean;
