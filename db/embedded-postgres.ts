@@ -42,8 +42,8 @@ export interface EmbeddedOptions {
   dataDir: string;
   /** What this process is, for the log and for handing the server over: `server`, `cli`. */
   role: string;
-  /** As root: the unprivileged user PostgreSQL runs as (it refuses root), and whether we may create it. */
-  osUser: string;
+  /** As root: the unprivileged user PostgreSQL runs as (it refuses root; see runAs), and whether we may create it. */
+  osUser: string | undefined;
   createUser: boolean;
   startTimeoutMs: number;
   log: (level: 'info' | 'warn', message: string) => void;
@@ -95,33 +95,45 @@ interface RunAs {
   name: string;
 }
 
-/** PostgreSQL will not run as root: as root, a named unprivileged user runs it. */
+/**
+ * PostgreSQL will not run as root: as root, an unprivileged user runs it. EMBEDDED_PG_USER names one
+ * (it must exist, or be created on request); without it, `postgres` if the host has it, else
+ * `nobody`, which every Linux has, with a warning: it works anywhere, but whatever else runs as nobody
+ * could read the data.
+ */
 function runAs(o: EmbeddedOptions): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const lookup = (): RunAs | undefined => {
+  const lookup = (name: string): RunAs | undefined => {
     try {
-      const uid = Number(execFileSync('id', ['-u', o.osUser], { encoding: 'utf8', stdio: 'pipe' }).trim());
-      const gid = Number(execFileSync('id', ['-g', o.osUser], { encoding: 'utf8', stdio: 'pipe' }).trim());
-      return uid === 0 ? undefined : { uid, gid, name: o.osUser };
+      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: 'pipe' }).trim());
+      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: 'pipe' }).trim());
+      return uid === 0 ? undefined : { uid, gid, name };
     } catch {
       return undefined;
     }
   };
-  let user = lookup();
+  const wanted = o.osUser ?? 'postgres';
+  let user = lookup(wanted);
   if (!user && o.createUser) {
-    o.log('warn', `creating the system user ${o.osUser} for the embedded PostgreSQL (EMBEDDED_PG_CREATE_USER=1)`);
-    execFileSync(
-      'useradd',
-      ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', o.osUser],
-      {
-        stdio: 'pipe',
-      },
-    );
-    user = lookup();
+    o.log('warn', `creating the system user ${wanted} for the embedded PostgreSQL (EMBEDDED_PG_CREATE_USER=1)`);
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', wanted], {
+      stdio: 'pipe',
+    });
+    user = lookup(wanted);
+  }
+  if (!user && o.osUser === undefined) {
+    user = lookup('nobody');
+    if (user) {
+      o.log(
+        'warn',
+        'running as root with no postgres user: the embedded PostgreSQL runs as nobody, so anything else running as nobody could read its data; ' +
+          'set EMBEDDED_PG_USER to a user of its own, or EMBEDDED_PG_CREATE_USER=1',
+      );
+    }
   }
   if (!user) {
     throw new EmbeddedPostgresError(
-      `running as root, and PostgreSQL refuses to run as root: the unprivileged user ${o.osUser} (EMBEDDED_PG_USER) does not exist; ` +
+      `running as root, and PostgreSQL refuses to run as root: the unprivileged user ${wanted} (EMBEDDED_PG_USER) does not exist; ` +
         'run as another user, name an existing one in EMBEDDED_PG_USER, or set EMBEDDED_PG_CREATE_USER=1 to let the service create it',
     );
   }

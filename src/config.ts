@@ -84,7 +84,7 @@ const envSchema = z.object({
   EXPORT_STALL_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   EXPORT_DATABASE_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
-  EMBEDDED_PG_USER: optionalString.transform((v) => v ?? 'postgres'),
+  EMBEDDED_PG_USER: optionalString,
   EMBEDDED_PG_CREATE_USER: z
     .enum(['0', '1'], { message: 'must be 0 or 1' })
     .optional()

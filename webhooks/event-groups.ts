@@ -57,7 +57,7 @@ interface Waiting {
  * one transaction and round trip each. Each event's effect still commits with its own claim, so it
  * is applied exactly once; a repeat in the group is answered as one without running its effect.
  *
- * - A delivery that finds a connection free goes alone, as before: grouping adds no wait.
+ * - A delivery that finds a connection free goes alone: grouping adds no wait.
  * - A group never waits for a lock: events whose keys are held elsewhere leave it and go alone.
  * - If a group fails, for whatever reason, each of its events goes again alone, side by side, so one
  *   bad event fails only itself; an event that failed stays alone for its next deliveries.

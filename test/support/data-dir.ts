@@ -13,7 +13,7 @@ export async function openDataDir(dataDir: string): Promise<DatabaseHandle> {
   const embedded = await openEmbeddedPostgres({
     dataDir,
     role: 'test',
-    osUser: process.env.EMBEDDED_PG_USER ?? 'postgres',
+    osUser: process.env.EMBEDDED_PG_USER,
     createUser: false,
     startTimeoutMs: 60_000,
     log: () => {},

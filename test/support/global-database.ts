@@ -1,6 +1,5 @@
 // Vitest's global setup: without TEST_DATABASE_URL, the suite runs on the embedded PostgreSQL, as
 // `npm start` does, started once in a folder of its own; each test file makes its own database on it.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,21 +8,7 @@ import { type EmbeddedServer, openEmbeddedPostgres } from '../../db/embedded-pos
 let server: EmbeddedServer | undefined;
 let folder: string | undefined;
 
-const userExists = (name: string) => {
-  try {
-    execFileSync('id', ['-u', name], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 export async function setup() {
-  // As root with no `postgres` user (a fresh container), the throwaway test clusters run as
-  // `nobody`, which every Linux has: the service itself never falls back to it.
-  if (process.getuid?.() === 0 && !process.env.EMBEDDED_PG_USER && !userExists('postgres')) {
-    process.env.EMBEDDED_PG_USER = 'nobody';
-  }
   // Every folder the tests make (test/support/data-dir.ts) goes in here, removed after the run.
   folder = mkdtempSync(join(tmpdir(), 'rd-test-run-'));
   chmodSync(folder, 0o711);
@@ -32,7 +17,7 @@ export async function setup() {
   server = await openEmbeddedPostgres({
     dataDir: join(folder, 'postgres'),
     role: 'tests',
-    osUser: process.env.EMBEDDED_PG_USER ?? 'postgres',
+    osUser: process.env.EMBEDDED_PG_USER,
     createUser: false,
     startTimeoutMs: 60_000,
     log: () => {},
