@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Updateable } from 'kysely';
 import { PREPARE_MARK } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
@@ -52,10 +52,12 @@ export function join(items: readonly Fragment[], separator = ', '): Fragment {
   return new Fragment(strings, items);
 }
 
-type Column<T extends keyof Database> = keyof Database[T] & string;
-type Row<T extends keyof Database> = Partial<Record<Column<T>, unknown>>;
+/** Columns a row may set: generated ones are left out by the types (Kysely's Insertable / Updateable). */
+type InsertRow<T extends keyof Database> = Partial<Record<keyof Insertable<Database[T]> & string, unknown>>;
+type UpdateRow<T extends keyof Database> = Partial<Record<keyof Updateable<Database[T]> & string, unknown>>;
 
-const quoted = (name: string) => `"${name}"`;
+/** An identifier in double quotes, any `"` in it doubled (names come from our own code, typed). */
+export const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 function present(row: Record<string, unknown>): { columns: string[]; values: unknown[] } {
   const columns: string[] = [];
@@ -70,18 +72,22 @@ function present(row: Record<string, unknown>): { columns: string[]; values: unk
 }
 
 /** `insert into table (columns) values (...)`; undefined values leave their column out. */
-export function insertInto<T extends keyof Database>(table: T, row: Row<T>): Fragment {
+export function insertInto<T extends keyof Database>(table: T, row: InsertRow<T>): Fragment {
   const { columns, values } = present(row);
   const strings = pieces(`insert\0${table}\0${columns.join(',')}`, () =>
     columns.length === 0
-      ? [`insert into ${table} default values`]
-      : [`insert into ${table} (${columns.map(quoted).join(', ')}) values (`, ...columns.slice(1).map(() => ', '), ')'],
+      ? [`insert into ${quoted(table)} default values`]
+      : [
+          `insert into ${quoted(table)} (${columns.map(quoted).join(', ')}) values (`,
+          ...columns.slice(1).map(() => ', '),
+          ')',
+        ],
   );
   return new Fragment(strings, values);
 }
 
 /** `column = value, ...` for an update or a conflict's `do update set`. */
-export function assignments<T extends keyof Database>(_table: T, set: Row<T>): Fragment {
+export function assignments<T extends keyof Database>(_table: T, set: UpdateRow<T>): Fragment {
   const { columns, values } = present(set);
   const strings = pieces(`set\0${columns.join(',')}`, () =>
     columns.length === 0
