@@ -1,73 +1,12 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { assignments, type Fragment, insertInto, sql as q } from '../db/sql-fragment.js';
+import { eventRow } from './event-row.js';
 import type { EventEnvelope } from './stripe-objects.js';
-
-const REFERENCES = ['customer', 'subscription', 'payment_intent', 'invoice', 'charge'] as const;
-const STRIPE_ID = /^[a-z]+_[A-Za-z0-9_]{1,250}$/;
-
-/**
- * What an event's row keeps of it once processed or ignored: the ids of its object and of the
- * objects that one references, sorted. Only strings shaped like Stripe ids, never other content.
- */
-export function objectIdsOf(object: Record<string, unknown>): string[] {
-  const ref = (v: unknown) => (typeof v === 'string' ? v : (v as { id?: unknown } | null)?.id);
-  const parent = object.parent as { subscription_details?: { subscription?: unknown } } | null | undefined;
-  const ids = new Set<string>();
-  for (const v of [
-    object.id,
-    ...REFERENCES.map((k) => ref(object[k])),
-    ref(parent?.subscription_details?.subscription),
-  ]) {
-    if (typeof v === 'string' && STRIPE_ID.test(v)) ids.add(v);
-  }
-  return [...ids].sort();
-}
-
-/** The event's row; its body only while it waits to be processed (docs/privacy.md). */
-function eventRow(event: EventEnvelope, body: string | null, now: Date) {
-  return {
-    id: event.id,
-    type: event.type,
-    api_version: event.api_version ?? null,
-    created: new Date(event.created * 1000),
-    livemode: event.livemode,
-    payload: body,
-    object_ids: objectIdsOf(event.data.object),
-    received_at: now,
-  };
-}
 
 export async function isProcessed(db: Kysely<Database>, eventId: string): Promise<boolean> {
   const row = await db.selectFrom('stripe_events').select('processed_at').where('id', '=', eventId).executeTakeFirst();
   return Boolean(row?.processed_at);
-}
-
-/**
- * Stores the event as processed, or ignored with the reason (or takes up a stored one that
- * failed, dropping its body), in the transaction that applies it: if the effect fails, the row
- * goes with it. Returns the id, or nothing when it was processed already: a repeat delivery, or a
- * concurrent one that committed first. A query to use as the `claim` CTE of the event's statement.
- */
-export function claimQuery(event: EventEnvelope, now: Date, ignoredFor?: string): Fragment {
-  const outcome = ignoredFor === undefined ? 'processed' : 'ignored';
-  const error = ignoredFor ?? null;
-  const row = insertInto('stripe_events', {
-    ...eventRow(event, null, now),
-    outcome,
-    processed_at: now,
-    error,
-    attempts: 1,
-  });
-  const retaken = assignments('stripe_events', {
-    attempts: q`stripe_events.attempts + 1`,
-    outcome,
-    processed_at: now,
-    error,
-    payload: null,
-  });
-  return q`${row} on conflict (id) do update set ${retaken} where stripe_events.processed_at is null returning id`;
 }
 
 /** An event we deliberately do not act on is still recorded, ignored with the reason, without its body. */

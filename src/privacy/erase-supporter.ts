@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type Stripe from 'stripe';
 import type { Database } from '../../db/schema.js';
-import { compile, sql as q } from '../../db/sql-fragment.js';
+import { compile, raw } from '../../db/sql-fragment.js';
 import { keys } from '../../webhooks/handlers/common.js';
 import { subscriptionSnapshotQuery } from '../../webhooks/handlers/customer-subscription.js';
 import { subscriptionObject } from '../../webhooks/stripe-objects.js';
@@ -91,7 +91,7 @@ export async function eraseSupporter(
       const statement = subscriptionSnapshotQuery(parsed.data, {
         created: parsed.data.canceled_at ?? Math.floor(now.getTime() / 1000),
         sourceId: `api_cancel_${parsed.data.id}`,
-        supporterId: q`null::uuid`,
+        supporterId: raw('null::uuid'),
         now,
       });
       await db.executeQuery(compile(statement));

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { objectIdsOf } from '../../webhooks/events-store.js';
+import { objectIdsOf } from '../../webhooks/event-row.js';
 import { parseEventJson } from '../../webhooks/stripe-objects.js';
 import type { Deps } from '../deps.js';
 import { deleteExpiredCounters } from '../rate-limit/fixed-window.js';

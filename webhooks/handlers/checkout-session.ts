@@ -4,8 +4,8 @@ import { markCheckoutCompleteQuery, markCheckoutExpiredQuery } from '../../src/c
 import { eventVersion, impliedVersion } from '../../src/ledger/event-version.js';
 import { adjustmentCte, upsertGiftQuery } from '../../src/ledger/gifts.js';
 import { upsertRecurringDonationQuery } from '../../src/ledger/recurring-donations.js';
+import { convertRemindersQuery } from '../../src/ledger/reminder-conversion.js';
 import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
-import { convertRemindersQuery } from '../../src/reminders/reminders-queries.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
 import { type CheckoutSessionObject, checkoutSessionObject } from '../stripe-objects.js';
 import { campaignOf, intervalOf, isOurs, keys, recordWithSupporter, recurringFrequency } from './common.js';

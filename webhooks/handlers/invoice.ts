@@ -7,8 +7,8 @@ import {
   type RecurringFacts,
   upsertRecurringDonationQuery,
 } from '../../src/ledger/recurring-donations.js';
+import { convertRemindersQuery } from '../../src/ledger/reminder-conversion.js';
 import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
-import { convertRemindersQuery } from '../../src/reminders/reminders-queries.js';
 import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
 import { type InvoiceObject, invoiceObject } from '../stripe-objects.js';
 import { campaignOf, intervalOf, isOurs, keys, recordWithSupporter, recurringFrequency, toDate } from './common.js';
