@@ -17,7 +17,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 
@@ -169,7 +169,8 @@ const readPid = (file: string) => {
 export async function openEmbeddedPostgres(o: EmbeddedOptions): Promise<EmbeddedServer> {
   const user = runAs(o);
   const bin = await binaries();
-  const dataDir = o.dataDir;
+  // Absolute: PostgreSQL reads a relative socket directory from inside its data directory.
+  const dataDir = resolve(o.dataDir);
   const pgdata = join(dataDir, 'postgres');
   // Inside the data directory, so it appears with it, in one rename (two first starts may race).
   const passwordFile = join(pgdata, 'rd.password');
@@ -344,6 +345,9 @@ async function start(
       'unix_socket_permissions=0700',
       '-c',
       'log_checkpoints=off',
+      // An error's DETAIL can quote a row's values (a unique key: an e-mail); the log keeps the message only.
+      '-c',
+      'log_error_verbosity=terse',
     ],
     {
       detached: true,

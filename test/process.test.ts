@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir } from './support/data-dir.js';
-import { childEnv, logLines, runTs, startServer } from './support/processes.js';
+import { childEnv, logLines, ROOT, runTs, startServer } from './support/processes.js';
 import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
 const freshDir = () => freshDataDir('rd-proc-');
@@ -55,6 +55,14 @@ describe('the server process (npm start)', () => {
     const again = await startServer(childEnv({ DATA_DIR: dataDir }));
     expect((await fetch(`${again.url}/health`)).status).toBe(200);
     expect(await again.stop()).toBe(0);
+  });
+
+  it('takes DATA_DIR relative to the working directory, as the default ./data is', { timeout: 60_000 }, async () => {
+    const dataDir = freshDir();
+    const server = await startServer(childEnv({ DATA_DIR: relative(ROOT, dataDir) }));
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect(postmaster(dataDir)).toBeGreaterThan(0);
+    expect(await server.stop()).toBe(0);
   });
 
   it('after SIGKILL: the next start takes over the PostgreSQL left running, and recovers a stale lock', {
