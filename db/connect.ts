@@ -1,9 +1,8 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
 import { type CopyOut, copyOut } from './copy-out.js';
-import { prepareMarkedStatements } from './prepared-statements.js';
+import { CoalescingSocket, pipelines, type WithPipeline } from './pipeline.js';
 import type { Database } from './schema.js';
-import { pgSessions, type WithSession } from './statement-session.js';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -14,8 +13,11 @@ export interface DatabaseHandle {
   exportDb: Kysely<Database>;
   /** Runs `work` (migrations) on a connection without the statement and query timeouts. */
   withoutTimeouts<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  /** A connection for several statements, sent together where the driver can (the webhook path). */
-  withSession: WithSession;
+  /**
+   * For webhook events: a pool of its own in pg's pipeline mode (`webhookConnections`), whose
+   * statements leave together, so an event's transaction costs one round trip.
+   */
+  withPipeline: WithPipeline;
   /** COPY ... TO STDOUT as a byte stream, on the export pool. */
   copyOut: (query: string) => Promise<CopyOut>;
   close(): Promise<void>;
@@ -34,6 +36,8 @@ export interface PostgresTarget {
   lockTimeoutMs?: number;
   /** Connections for exports, apart from the service's. */
   exportConnections?: number;
+  /** Connections for webhook events, apart from the service's. */
+  webhookConnections?: number;
 }
 
 const INT8_OID = 20;
@@ -70,17 +74,30 @@ function pgPool(t: PostgresTarget, max: number, timeouts: Partial<pg.PoolConfig>
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
-    prepareMarkedStatements(client);
   });
   return pool;
 }
 
-export function openDatabase(t: PostgresTarget): DatabaseHandle {
-  const pool = pgPool(t, t.poolSize, {
-    query_timeout: t.queryTimeoutMs ?? 15_000,
-    statement_timeout: t.statementTimeoutMs ?? 10_000,
-    lock_timeout: t.lockTimeoutMs ?? 5_000,
+const serviceTimeouts = (t: PostgresTarget) => ({
+  query_timeout: t.queryTimeoutMs ?? 15_000,
+  statement_timeout: t.statementTimeoutMs ?? 10_000,
+  lock_timeout: t.lockTimeoutMs ?? 5_000,
+});
+
+/** The webhook events' pool (`webhookConnections`), in pg's pipeline mode. */
+export function openWebhookPool(t: PostgresTarget): { withPipeline: WithPipeline; end(): Promise<void> } {
+  const pool = pgPool(t, t.webhookConnections ?? t.poolSize, {
+    ...serviceTimeouts(t),
+    pipeline: true,
+    stream: () => new CoalescingSocket(),
   });
+  return { withPipeline: pipelines(pool), end: () => pool.end() };
+}
+
+export function openDatabase(t: PostgresTarget): DatabaseHandle {
+  const timeouts = serviceTimeouts(t);
+  const pool = pgPool(t, t.poolSize, timeouts);
+  const webhooks = openWebhookPool(t);
   // An export runs as long as its client keeps reading (src/exports/csv-response.ts cuts off one
   // that stops), so its statements have no timeout; waiting for a lock is still bounded.
   const exportPool = pgPool(t, t.exportConnections ?? 2, { lock_timeout: t.lockTimeoutMs ?? 5_000 });
@@ -102,10 +119,10 @@ export function openDatabase(t: PostgresTarget): DatabaseHandle {
         await single.destroy();
       }
     },
-    withSession: pgSessions(pool),
+    withPipeline: webhooks.withPipeline,
     copyOut: (query) => copyOut(exportPool, query),
     async close() {
-      await Promise.all([db.destroy(), exportDb.destroy()]);
+      await Promise.all([db.destroy(), exportDb.destroy(), webhooks.end()]);
     },
   };
 }

@@ -1,5 +1,4 @@
 import { CompiledQuery, type Insertable, type Kysely, type Updateable } from 'kysely';
-import { PREPARE_MARK } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
 /**
@@ -43,9 +42,6 @@ export const raw = (text: string) =>
     [],
   );
 
-/** Marks a statement run for every request to be prepared once per connection (db/prepared-statements.ts). */
-export const PREPARED = raw(PREPARE_MARK);
-
 export function join(items: readonly Fragment[], separator = ', '): Fragment {
   if (items.length === 0) return raw('');
   const strings = pieces(`join\0${items.length}\0${separator}`, () => ['', ...items.slice(1).map(() => separator), '']);
@@ -71,19 +67,21 @@ function present(row: Record<string, unknown>): { columns: string[]; values: unk
   return { columns, values };
 }
 
-/** `insert into table (columns) values (...)`; undefined values leave their column out. */
-export function insertInto<T extends keyof Database>(table: T, row: InsertRow<T>): Fragment {
+/**
+ * `insert into table (columns) values (...)`; undefined values leave their column out. With `when`,
+ * `insert into table (columns) select ... where <when>`: the row is written only if the condition
+ * holds (PostgreSQL still types each value by its target column).
+ */
+export function insertInto<T extends keyof Database>(table: T, row: InsertRow<T>, when?: Fragment): Fragment {
   const { columns, values } = present(row);
-  const strings = pieces(`insert\0${table}\0${columns.join(',')}`, () =>
-    columns.length === 0
-      ? [`insert into ${quoted(table)} default values`]
-      : [
-          `insert into ${quoted(table)} (${columns.map(quoted).join(', ')}) values (`,
-          ...columns.slice(1).map(() => ', '),
-          ')',
-        ],
-  );
-  return new Fragment(strings, values);
+  if (columns.length === 0) throw new Error(`an insert into ${table} needs a column`);
+  const strings = pieces(`insert\0${table}\0${columns.join(',')}\0${when ? 'when' : ''}`, () => [
+    `insert into ${quoted(table)} (${columns.map(quoted).join(', ')}) ${when ? 'select ' : 'values ('}`,
+    ...columns.slice(1).map(() => ', '),
+    when ? ' where ' : ')',
+    ...(when ? [''] : []),
+  ]);
+  return new Fragment(strings, when ? [...values, when] : values);
 }
 
 /** `column = value, ...` for an update or a conflict's `do update set`. */

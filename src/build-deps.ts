@@ -1,5 +1,4 @@
 import type { DatabaseHandle } from '../db/connect.js';
-import { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
@@ -23,17 +22,7 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     db: database.db,
     exportDb: database.exportDb,
     exportSlots: new ExportSlots(config.EXPORT_CONCURRENCY),
-    withSession: database.withSession,
-    eventGroups:
-      config.WEBHOOK_GROUP_SIZE > 1
-        ? new EventGroups(database.withSession, {
-            maxEvents: config.WEBHOOK_GROUP_SIZE,
-            maxRunning: config.DATABASE_POOL_SIZE,
-            // As long as a delivery would wait for a pooled connection.
-            queueTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
-            logger,
-          })
-        : undefined,
+    withPipeline: database.withPipeline,
     copyOut: database.copyOut,
     stripe,
     mailer: createMailer(config),

@@ -14,6 +14,7 @@ type DatabaseConfig = Pick<
   | 'DATABASE_STATEMENT_TIMEOUT_MS'
   | 'DATABASE_LOCK_TIMEOUT_MS'
   | 'EXPORT_CONCURRENCY'
+  | 'WEBHOOK_POOL_SIZE'
   | 'DATA_DIR'
   | 'EMBEDDED_PG_USER'
   | 'EMBEDDED_PG_CREATE_USER'
@@ -76,6 +77,7 @@ export async function openConfiguredDatabase(
     statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
     exportConnections: config.EXPORT_CONCURRENCY,
+    webhookConnections: config.WEBHOOK_POOL_SIZE,
   });
   const handle: DatabaseHandle = {
     ...opened,

@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { DatabaseHandle } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
-import type { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ExportSlots } from './exports/export-slots.js';
@@ -18,11 +17,9 @@ export interface Deps {
   exportDb: Kysely<Database>;
   /** How many exports stream at once on this instance. */
   exportSlots: ExportSlots;
-  /** One connection for an event's statements, sent together on PostgreSQL. */
-  withSession: DatabaseHandle['withSession'];
-  /** Group commit for webhook events on PostgreSQL; undefined on the embedded database or with WEBHOOK_GROUP_SIZE=1. */
-  eventGroups: EventGroups | undefined;
-  /** PostgreSQL's COPY TO STDOUT stream, for exports; undefined on the embedded database. */
+  /** A connection of the webhook pool (WEBHOOK_POOL_SIZE), in pg's pipeline mode: an event's transaction. */
+  withPipeline: DatabaseHandle['withPipeline'];
+  /** PostgreSQL's COPY TO STDOUT stream, for exports. */
   copyOut: DatabaseHandle['copyOut'];
   /** Undefined when STRIPE_SECRET_KEY is not set: payment routes answer 503. */
   stripe: Stripe | undefined;

@@ -21,7 +21,16 @@ describe('SQL fragments', () => {
     expect(compile(row).sql).toBe('insert into "gifts" ("id", "amount", "frequency") values ($1, $2, \'once\')');
     const set = assignments('gifts', { amount: 7, campaign: undefined, updated_at: sql`now()` });
     expect(compile(set).sql).toBe('"amount" = $1, "updated_at" = now()');
-    expect(compile(insertInto('gifts', {})).sql).toBe('insert into "gifts" default values');
+    expect(() => insertInto('gifts', {})).toThrow('needs a column');
+  });
+
+  it('writes an insert with a condition as a select, the condition last', () => {
+    const row = insertInto('gifts', { id: 'g1', amount: 500 }, sql`exists (select 1 from claim where x = ${9})`);
+    const compiled = compile(row);
+    expect(compiled.sql).toBe(
+      'insert into "gifts" ("id", "amount") select $1, $2 where exists (select 1 from claim where x = $3)',
+    );
+    expect(compiled.parameters).toEqual(['g1', 500, 9]);
   });
 
   it('escapes a double quote in an identifier, and refuses generated columns at compile time', () => {

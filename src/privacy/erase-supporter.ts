@@ -1,12 +1,12 @@
 import { type Kysely, sql } from 'kysely';
 import type Stripe from 'stripe';
+import { lockIds, lockStatement } from '../../db/advisory-locks.js';
 import type { Database } from '../../db/schema.js';
-import { compile, raw } from '../../db/sql-fragment.js';
+import { compile } from '../../db/sql-fragment.js';
 import { keys } from '../../webhooks/handlers/common.js';
-import { subscriptionSnapshotQuery } from '../../webhooks/handlers/customer-subscription.js';
+import { subscriptionSnapshotStatement } from '../../webhooks/handlers/customer-subscription.js';
 import { subscriptionObject } from '../../webhooks/stripe-objects.js';
 import type { Deps } from '../deps.js';
-import { lockIds, lockStatement } from '../ledger/lock-keys.js';
 import { cancelSubscriptionNow, deleteCustomer } from '../stripe/account-changes.js';
 import { erasedEmailKey } from './keyed-hash.js';
 import { eventsNaming, findPerson, ownedBy, type Person } from './person.js';
@@ -88,10 +88,9 @@ export async function eraseSupporter(
     if (parsed.success) {
       const now = deps.clock.now();
       // Recorded at once, as its customer.subscription.deleted will record it again.
-      const statement = subscriptionSnapshotQuery(parsed.data, {
+      const statement = subscriptionSnapshotStatement(parsed.data, {
         created: parsed.data.canceled_at ?? Math.floor(now.getTime() / 1000),
         sourceId: `api_cancel_${parsed.data.id}`,
-        supporterId: raw('null::uuid'),
         now,
       });
       await db.executeQuery(compile(statement));
@@ -106,7 +105,7 @@ export async function eraseSupporter(
   }
 
   const now = deps.clock.now();
-  await deps.keyedHash.load();
+  const digest = await deps.keyedHash.digester();
   return db.transaction().execute(async (trx) => {
     // The keys an event for these e-mails or customers takes: one arriving now waits, then finds
     // the supporter erased, and cannot write the e-mail back.
@@ -129,7 +128,7 @@ export async function eraseSupporter(
           name: null,
           name_version: null,
           erased_at: now,
-          erased_email_hash: s.email ? await erasedEmailKey(deps.keyedHash, s.email) : null,
+          erased_email_hash: s.email ? erasedEmailKey(digest, s.email) : null,
           updated_at: now,
         })
         .where('id', '=', s.id)

@@ -4,6 +4,11 @@ import type { Database } from '../../db/schema.js';
 
 const SECRET_NAME = 'keyed_hash';
 
+export type Digest = (purpose: string, value: string) => string;
+
+const digestWith = (key: Buffer, purpose: string, value: string) =>
+  createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url').slice(0, 22);
+
 /**
  * HMAC-SHA256 under a server-side key, for what must be recognised again but never read: the IP
  * addresses and e-mail addresses rate limits count, the fingerprints of idempotent requests. A
@@ -23,8 +28,13 @@ export class KeyedHash {
 
   /** A 128-bit digest of `value` for `purpose` (the same value hashes apart for different purposes). */
   async digest(purpose: string, value: string): Promise<string> {
+    return digestWith(await this.key(), purpose, value);
+  }
+
+  /** The same digest as a plain function, once the key is loaded: for work that must not wait. */
+  async digester(): Promise<Digest> {
     const key = await this.key();
-    return createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url').slice(0, 22);
+    return (purpose, value) => digestWith(key, purpose, value);
   }
 
   /**
@@ -65,7 +75,6 @@ export class KeyedHash {
 /**
  * What an erased supporter keeps of their e-mail for ERASURE_GUARD_DAYS, and what each event with an
  * e-mail is checked against: so that an event Stripe created before the erasure cannot recreate
- * the supporter (src/ledger/supporters.ts).
+ * the supporter (webhooks/ledger/supporters.ts).
  */
-export const erasedEmailKey = (keyed: KeyedHash, email: string) =>
-  keyed.digest('erased-email', email.trim().toLowerCase());
+export const erasedEmailKey = (digest: Digest, email: string) => digest('erased-email', email.trim().toLowerCase());

@@ -148,7 +148,7 @@ async function clearReaderIds(db: Kysely<Database>, before: Date): Promise<numbe
 
 /**
  * An erased supporter keeps a keyed hash of the e-mail only while Stripe may still deliver, or a
- * reconciliation fetch, an event it created before the erasure (src/ledger/supporters.ts).
+ * reconciliation fetch, an event it created before the erasure (webhooks/ledger/supporters.ts).
  */
 async function clearErasureGuards(db: Kysely<Database>, erasedBefore: Date): Promise<number> {
   const result = await db

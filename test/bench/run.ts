@@ -150,6 +150,12 @@ let emulator: StripeEmulator | undefined;
 async function main() {
   const name = `rd_bench_${randomBytes(4).toString('hex')}`;
   await admin(`create database ${name}`);
+  // BENCH_COMMIT_DELAY=microseconds: PostgreSQL's own group commit (commit_delay, with
+  // BENCH_COMMIT_SIBLINGS, default 5), set on the bench's database, to compare against.
+  if (process.env.BENCH_COMMIT_DELAY) {
+    await admin(`alter database ${name} set commit_delay = ${Number(process.env.BENCH_COMMIT_DELAY)}`);
+    await admin(`alter database ${name} set commit_siblings = ${Number(process.env.BENCH_COMMIT_SIBLINGS ?? 5)}`);
+  }
   const url = withDb(BASE_URL, name);
   // Seeding a million rows is one long statement: no statement or query timeout on this handle.
   const db = await openDatabase({
@@ -176,6 +182,7 @@ async function main() {
     REMINDER_SWEEP_INTERVAL_SECONDS: '0',
     CHECKOUT_RATE_LIMIT_PER_IP: '1000000',
     DATABASE_POOL_SIZE: process.env.BENCH_POOL ?? '10',
+    WEBHOOK_POOL_SIZE: process.env.BENCH_POOL ?? '10',
     TRUST_PROXY: '1',
   };
   const target = `http://127.0.0.1:${port}`;

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Hono } from 'hono';
+import { openWebhookPool } from '../../db/connect.js';
 import { createApp } from '../../src/app.js';
 import type { AppEnv } from '../../src/app-env.js';
 import { buildDeps } from '../../src/build-deps.js';
@@ -54,9 +55,19 @@ export async function createTestContext(env: Record<string, string | undefined> 
     },
   });
 
+  // The webhook pool is sized by the configuration (WEBHOOK_POOL_SIZE), so each build has its own.
+  const webhookPools: Array<{ end(): Promise<void> }> = [];
   const build = (overrides: Record<string, string | undefined>) => {
     const config = loadConfig({ ...baseEnv(stripe.url), ...overrides });
-    const deps = buildDeps(config, database, clock, createLogger(config.LOG_LEVEL, sink));
+    const webhooks = openWebhookPool({
+      url: database.url,
+      poolSize: config.DATABASE_POOL_SIZE,
+      webhookConnections: config.WEBHOOK_POOL_SIZE,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    });
+    webhookPools.push(webhooks);
+    const handle = { ...database, withPipeline: webhooks.withPipeline };
+    const deps = buildDeps(config, handle, clock, createLogger(config.LOG_LEVEL, sink));
     return { deps, app: createApp(deps) };
   };
 
@@ -84,6 +95,7 @@ export async function createTestContext(env: Record<string, string | undefined> 
       clock.set(TEST_NOW);
     },
     async close() {
+      await Promise.all(webhookPools.map((p) => p.end()));
       await Promise.all([database.close(), stripe.stop()]);
     },
   };

@@ -1,9 +1,8 @@
 import type { Frequency } from '../../db/schema.js';
-import type { Fragment } from '../../db/sql-fragment.js';
 import { METADATA_SOURCE, METADATA_SOURCE_KEY } from '../../src/checkout/stripe-params.js';
-import type { Interval } from '../../src/ledger/recurring-donations.js';
-import { linkOrphansQuery } from '../../src/ledger/supporters.js';
-import type { HandlerContext } from '../handler.js';
+import type { Cte, Ctes, EventStatement } from '../event-statement.js';
+import type { Interval } from '../ledger/recurring-donations.js';
+import { withOrphansLinked } from '../ledger/supporters.js';
 
 /** Tagged at creation (src/checkout/stripe-params.ts): only our own sessions and subscriptions count. */
 export const isOurs = (metadata: Record<string, string>) => metadata[METADATA_SOURCE_KEY] === METADATA_SOURCE;
@@ -35,15 +34,14 @@ export const keys = {
 };
 
 /**
- * Runs the event's statement (which has a `supporter` CTE). When it names the supporter by e-mail
- * and a customer, a second statement in the same round trip gives this supporter the customer's
- * gifts and donations that arrived before any e-mail.
+ * When an event names its supporter by e-mail and a customer, the customer's gifts and donations
+ * that arrived before any e-mail go to that supporter, in the same statement.
  */
-export async function recordWithSupporter(
-  ctx: HandlerContext,
+export function withOrphansOf<R extends Ctes & { supporter: Cte<'id'> }>(
+  statement: EventStatement<R>,
   email: string | null,
   customerId: string | null,
-  ctes: ReadonlyArray<Fragment | null>,
-): Promise<void> {
-  await ctx.effect(ctes, email && customerId ? linkOrphansQuery(email, customerId) : undefined);
+  touched: { gifts?: Cte<'id'>; donations?: Cte<'id'> },
+): EventStatement<R> {
+  return email && customerId ? withOrphansLinked(statement, customerId, touched) : statement;
 }

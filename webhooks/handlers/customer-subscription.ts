@@ -1,8 +1,13 @@
 import { type Fragment, sql } from '../../db/sql-fragment.js';
-import { eventVersion } from '../../src/ledger/event-version.js';
-import { knownRecurringDonationQuery, upsertRecurringDonationQuery } from '../../src/ledger/recurring-donations.js';
-import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
 import { defineHandler, ignored, processed } from '../handler.js';
+import { eventVersion } from '../ledger/event-version.js';
+import {
+  knownRecurringDonationQuery,
+  type RecurringFacts,
+  recurringDonationUpsert,
+  withRecurringDonation,
+} from '../ledger/recurring-donations.js';
+import { withSupporter } from '../ledger/supporters.js';
 import { type SubscriptionObject, subscriptionObject } from '../stripe-objects.js';
 import { asInterval, campaignOf, isOurs, keys, toDate } from './common.js';
 
@@ -12,16 +17,12 @@ const RANK: Record<string, number> = { incomplete: 0, canceled: 2, incomplete_ex
 /**
  * The recurring donation as a subscription snapshot says it is, newest version wins: from a
  * customer.subscription.* event, or from Stripe's answer to a change we made (`sourceId` names
- * the event or the request; `created` is when the snapshot was taken). A query.
+ * the event or the request; `created` is when the snapshot was taken).
  */
-export function subscriptionSnapshotQuery(
-  s: SubscriptionObject,
-  o: { created: number; sourceId: string; supporterId: Fragment; now: Date },
-): Fragment {
+function snapshotFacts(s: SubscriptionObject, o: { created: number; sourceId: string; now: Date }): RecurringFacts {
   const item = s.items.data[0]!;
-  return upsertRecurringDonationQuery({
+  return {
     stripeSubscriptionId: s.id,
-    supporterId: o.supporterId,
     supporterVersion: null,
     stripeCustomerId: s.customer,
     checkoutSessionId: s.metadata.rd_checkout_id ?? null,
@@ -38,30 +39,37 @@ export function subscriptionSnapshotQuery(
     },
     currentPeriodEnd: toDate(item.current_period_end),
     now: o.now,
-  });
+  };
+}
+
+/** Stripe's answer to a change we asked for, recorded at once as the event will record it again (a statement). */
+export function subscriptionSnapshotStatement(
+  s: SubscriptionObject,
+  o: { created: number; sourceId: string; now: Date },
+): Fragment {
+  return recurringDonationUpsert(snapshotFacts(s, o), sql`null::uuid`, sql`true`);
 }
 
 /** created, updated and deleted all carry the whole subscription: each is a snapshot, newest wins. */
-export const customerSubscription = defineHandler({
+export const customerSubscription = defineHandler<SubscriptionObject, undefined, { id: string }>({
   schema: subscriptionObject,
   lockKeys: (s) => [keys.subscription(s.id), keys.customer(s.customer)],
-  async apply(ctx, s) {
+  // An untagged subscription is ours only if we know it (one our checkout created before tagging).
+  read: (s) => (isOurs(s.metadata) ? null : knownRecurringDonationQuery(s.id)),
+  effect(ctx, s, _, known) {
+    if (known?.length === 0) return ignored('subscription not created by reader-donations');
     const { event, now } = ctx;
-    if (!isOurs(s.metadata) && (await ctx.query(knownRecurringDonationQuery(s.id))).length === 0) {
-      return ignored('subscription not created by reader-donations');
-    }
-    const version = eventVersion(event.created, event.id, RANK[s.status] ?? 1);
-    const donation = subscriptionSnapshotQuery(s, { created: event.created, sourceId: event.id, supporterId, now });
     // A subscription carries no e-mail: its supporter is whoever its customer belongs to, if known yet.
-    const supporter = supporterCte({
+    const statement = withSupporter(ctx.statement, {
       email: null,
       erasure: null,
       name: null,
       stripeCustomerId: s.customer,
-      version,
+      version: eventVersion(event.created, event.id, RANK[s.status] ?? 1),
       now,
     });
-    await ctx.effect([supporter, sql`donation as (${donation})`]);
-    return processed;
+    return processed(
+      withRecurringDonation(statement, snapshotFacts(s, { created: event.created, sourceId: event.id, now })),
+    );
   },
 });

@@ -1,17 +1,17 @@
 import { sql } from '../../db/sql-fragment.js';
-import { eventVersion } from '../../src/ledger/event-version.js';
-import { adjustmentCte, upsertGiftQuery } from '../../src/ledger/gifts.js';
+import { defineHandler, type EffectContext, ignored, processed } from '../handler.js';
+import { eventVersion } from '../ledger/event-version.js';
+import { withAdjustment, withGift } from '../ledger/gifts.js';
 import {
   donationFallback,
   knownRecurringDonationQuery,
   type RecurringFacts,
-  upsertRecurringDonationQuery,
-} from '../../src/ledger/recurring-donations.js';
-import { convertRemindersQuery } from '../../src/ledger/reminder-conversion.js';
-import { supporterCte, supporterId } from '../../src/ledger/supporters.js';
-import { defineHandler, type HandlerContext, ignored, processed } from '../handler.js';
+  withRecurringDonation,
+} from '../ledger/recurring-donations.js';
+import { withRemindersConverted } from '../ledger/reminder-conversion.js';
+import { withSupporter } from '../ledger/supporters.js';
 import { type InvoiceObject, invoiceObject } from '../stripe-objects.js';
-import { campaignOf, intervalOf, isOurs, keys, recordWithSupporter, recurringFrequency, toDate } from './common.js';
+import { campaignOf, intervalOf, isOurs, keys, recurringFrequency, toDate, withOrphansOf } from './common.js';
 
 const subscriptionOf = (i: InvoiceObject) => i.parent?.subscription_details?.subscription ?? null;
 const metadataOf = (i: InvoiceObject) => i.parent?.subscription_details?.metadata ?? {};
@@ -36,26 +36,28 @@ const lockKeys = (i: InvoiceObject) => [
 ];
 
 /**
- * The invoice's subscription when it is ours: it carries our tag (copied onto its invoices), or is
- * one we already know (created by our checkout). Only an untagged invoice costs a lookup.
+ * An invoice is ours when its subscription carries our tag (copied onto its invoices), or is one
+ * we already know (created by our checkout): only an untagged invoice costs a read.
  */
-async function ourSubscriptionOf(ctx: HandlerContext, i: InvoiceObject): Promise<string | null> {
+const read = (i: InvoiceObject) => {
   const subscriptionId = subscriptionOf(i);
-  if (!subscriptionId) return null;
-  if (isOurs(metadataOf(i)) || (await ctx.query(knownRecurringDonationQuery(subscriptionId))).length > 0) {
-    return subscriptionId;
-  }
-  return null;
+  return subscriptionId && !isOurs(metadataOf(i)) ? knownRecurringDonationQuery(subscriptionId) : null;
+};
+
+/** The invoice's subscription when it is ours; null when not (`known`: what `read` found). */
+function ourSubscriptionOf(i: InvoiceObject, known: unknown[] | null): string | null {
+  const subscriptionId = subscriptionOf(i);
+  return subscriptionId && (known === null || known.length > 0) ? subscriptionId : null;
 }
 
 const notOurs = () => ignored('invoice not for a reader-donations subscription');
 
 /**
- * The CTEs both invoice events share: the supporter (by the invoice's e-mail, else its customer)
- * and the recurring donation, with the facts the event adds.
+ * What both invoice events write: the supporter (by the invoice's e-mail, else its customer) and
+ * the recurring donation, with the facts the event adds.
  */
-async function subscriptionCtes(
-  ctx: HandlerContext,
+function withSubscription(
+  ctx: EffectContext,
   i: InvoiceObject,
   subscriptionId: string,
   facts: Pick<RecurringFacts, 'fill' | 'status' | 'invoice' | 'lastPaymentAt' | 'currentPeriodEnd'>,
@@ -63,9 +65,16 @@ async function subscriptionCtes(
   const { event, now } = ctx;
   const metadata = metadataOf(i);
   const version = eventVersion(event.created, event.id);
-  const donation = upsertRecurringDonationQuery({
+  const statement = withSupporter(ctx.statement, {
+    email: i.customer_email,
+    erasure: ctx.erasureCheck(i.customer_email),
+    name: i.customer_name,
+    stripeCustomerId: i.customer,
+    version,
+    now,
+  });
+  return withRecurringDonation(statement, {
     stripeSubscriptionId: subscriptionId,
-    supporterId,
     supporterVersion: i.customer_email ? version : null,
     stripeCustomerId: i.customer,
     checkoutSessionId: metadata.rd_checkout_id ?? null,
@@ -73,83 +82,73 @@ async function subscriptionCtes(
     ...facts,
     now,
   });
-  return [
-    supporterCte({
-      email: i.customer_email,
-      erasure: await ctx.erasureCheck(i.customer_email),
-      name: i.customer_name,
-      stripeCustomerId: i.customer,
-      version,
-      now,
-    }),
-    sql`donation as (${donation})`,
-  ];
 }
 
-export const invoicePaid = defineHandler({
+export const invoicePaid = defineHandler<InvoiceObject, undefined, { id: string }>({
   schema: invoiceObject,
   lockKeys,
-  async apply(ctx, i) {
-    const subscriptionId = await ourSubscriptionOf(ctx, i);
+  read,
+  effect(ctx, i, _, known) {
+    const subscriptionId = ourSubscriptionOf(i, known);
     if (!subscriptionId) return notOurs();
     const { event, now } = ctx;
     const metadata = metadataOf(i);
     const frequency = recurringFrequency(metadata);
     const paidAt = toDate(i.status_transitions?.paid_at) ?? event.createdAt;
-    const ctes = await subscriptionCtes(ctx, i, subscriptionId, {
-      fill: {
-        amount: donationAmountOf(i),
-        currency: i.currency,
-        interval: intervalOf(frequency ?? 'monthly'),
-        startedAt: null,
-      },
-      status: { version: eventVersion(event.created, event.id, 1), status: 'active' },
-      invoice: { version: eventVersion(event.created, event.id), failedAttempts: 0 },
-      lastPaymentAt: paidAt,
-      currentPeriodEnd: periodEndOf(i),
+    const subscription = withRemindersConverted(
+      withSubscription(ctx, i, subscriptionId, {
+        fill: {
+          amount: donationAmountOf(i),
+          currency: i.currency,
+          interval: intervalOf(frequency ?? 'monthly'),
+          startedAt: null,
+        },
+        status: { version: eventVersion(event.created, event.id, 1), status: 'active' },
+        invoice: { version: eventVersion(event.created, event.id), failedAttempts: 0 },
+        lastPaymentAt: paidAt,
+        currentPeriodEnd: periodEndOf(i),
+      }),
+      { email: i.customer_email },
+      paidAt,
+      now,
+    );
+    const donations = subscription.ctes.donation;
+    if (i.amount_paid <= 0) return processed(withOrphansOf(subscription, i.customer_email, i.customer, { donations }));
+    // Frequency and campaign from the invoice's metadata, else from the donation as it stood.
+    const statement = withGift(withAdjustment(subscription, null, i.id), {
+      key: { column: 'stripe_invoice_id', value: i.id },
+      frequency: frequency ?? sql`coalesce(${donationFallback(subscriptionId, 'frequency')}, 'monthly')`,
+      amount: i.amount_paid,
+      currency: i.currency,
+      paymentState: 'succeeded',
+      paidAt,
+      stripeCustomerId: i.customer,
+      stripePaymentIntentId: null,
+      stripeSubscriptionId: subscriptionId,
+      campaign: campaignOf(metadata) ?? donationFallback(subscriptionId, 'campaign'),
+      now,
     });
-    const converted = convertRemindersQuery({ email: i.customer_email }, paidAt, now);
-    if (converted) ctes.push(sql`converted as (${converted})`);
-    if (i.amount_paid > 0) {
-      // Frequency and campaign from the invoice's metadata, else from the donation as it stood.
-      const gift = upsertGiftQuery({
-        key: { column: 'stripe_invoice_id', value: i.id },
-        frequency: frequency ?? sql`coalesce(${donationFallback(subscriptionId, 'frequency')}, 'monthly')`,
-        amount: i.amount_paid,
-        currency: i.currency,
-        paymentState: 'succeeded',
-        paidAt,
-        supporterId,
-        stripeCustomerId: i.customer,
-        stripePaymentIntentId: null,
-        stripeSubscriptionId: subscriptionId,
-        campaign: campaignOf(metadata) ?? donationFallback(subscriptionId, 'campaign'),
-        now,
-      });
-      ctes.push(adjustmentCte(null, i.id), sql`gift as (${gift})`);
-    }
-    await recordWithSupporter(ctx, i.customer_email, i.customer, ctes);
-    return processed;
+    return processed(withOrphansOf(statement, i.customer_email, i.customer, { gifts: statement.ctes.gift, donations }));
   },
 });
 
-export const invoicePaymentFailed = defineHandler({
+export const invoicePaymentFailed = defineHandler<InvoiceObject, undefined, { id: string }>({
   schema: invoiceObject,
   lockKeys,
-  async apply(ctx, i) {
-    const subscriptionId = await ourSubscriptionOf(ctx, i);
+  read,
+  effect(ctx, i, _, known) {
+    const subscriptionId = ourSubscriptionOf(i, known);
     if (!subscriptionId) return notOurs();
     const { event } = ctx;
     // A failed first payment leaves the subscription incomplete (Stripe's own state); a failed renewal, past_due.
     const first = i.billing_reason === 'subscription_create';
-    const ctes = await subscriptionCtes(ctx, i, subscriptionId, {
+    const statement = withSubscription(ctx, i, subscriptionId, {
       status: {
         version: eventVersion(event.created, event.id, first ? 0 : 1),
         status: first ? 'incomplete' : 'past_due',
       },
       invoice: { version: eventVersion(event.created, event.id), failedAttempts: i.attempt_count },
     });
-    await recordWithSupporter(ctx, i.customer_email, i.customer, ctes);
-    return processed;
+    return processed(withOrphansOf(statement, i.customer_email, i.customer, { donations: statement.ctes.donation }));
   },
 });

@@ -1,18 +1,18 @@
 import type { DisputeState } from '../../db/schema.js';
 import type { Deps } from '../../src/deps.js';
 import {
-  giftExistsForInvoice,
-  giftExistsForPaymentIntent,
-  recordAdjustmentCtes,
-  recurringDonationExists,
-} from '../../src/ledger/payment-adjustments.js';
-import {
   invoiceForPaymentIntent,
   invoiceSubscription,
   paymentIntentForCharge,
   paymentIntentMetadata,
 } from '../../src/stripe/lookups.js';
 import { defineHandler, ignored, processed } from '../handler.js';
+import {
+  giftExistsForInvoice,
+  giftExistsForPaymentIntent,
+  recurringDonationExists,
+  withAdjustmentRecorded,
+} from '../ledger/payment-adjustments.js';
 import { type ChargeObject, chargeObject, type DisputeObject, disputeObject } from '../stripe-objects.js';
 import { isOurs, keys } from './common.js';
 
@@ -65,11 +65,11 @@ export const chargeRefunded = defineHandler<ChargeObject, Located>({
   schema: chargeObject,
   prepare: (c, deps) => locate(deps, c.payment_intent, c.id),
   lockKeys,
-  async apply(ctx, c, at) {
+  effect(ctx, c, at) {
     if (!at.paymentIntentId) return ignored('charge without a PaymentIntent');
     if (!at.ours) return ignored('payment not made through reader-donations');
-    await ctx.effect(
-      recordAdjustmentCtes({
+    return processed(
+      withAdjustmentRecorded(ctx.statement, {
         stripePaymentIntentId: at.paymentIntentId,
         stripeChargeId: c.id,
         stripeInvoiceId: at.invoiceId,
@@ -77,7 +77,6 @@ export const chargeRefunded = defineHandler<ChargeObject, Located>({
         now: ctx.now,
       }),
     );
-    return processed;
   },
 });
 
@@ -92,11 +91,11 @@ const disputeHandler = (type: 'created' | 'closed') =>
     schema: disputeObject,
     prepare: (d, deps) => locate(deps, d.payment_intent, d.charge),
     lockKeys,
-    async apply(ctx, d, at) {
+    effect(ctx, d, at) {
       if (!at.paymentIntentId) return ignored('dispute without a PaymentIntent');
       if (!at.ours) return ignored('payment not made through reader-donations');
-      await ctx.effect(
-        recordAdjustmentCtes({
+      return processed(
+        withAdjustmentRecorded(ctx.statement, {
           stripePaymentIntentId: at.paymentIntentId,
           stripeChargeId: d.charge,
           stripeInvoiceId: at.invoiceId,
@@ -104,7 +103,6 @@ const disputeHandler = (type: 'created' | 'closed') =>
           now: ctx.now,
         }),
       );
-      return processed;
     },
   });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { assignments, type Fragment, insertInto, PREPARED, raw, sql } from '../../db/sql-fragment.js';
+import { assignments, type Fragment, insertInto, raw, sql } from '../../db/sql-fragment.js';
+import type { Cte, Ctes, EventStatement } from '../event-statement.js';
 
 export interface SupporterFacts {
   email: string;
@@ -14,10 +15,9 @@ const nameWins = sql`excluded.name is not null and (supporters.name_version is n
 
 /**
  * Finds or creates the supporter for an e-mail (matched lower-cased) and records the Stripe
- * customer id; returns its id. With `unless`, a condition that skips it (then it returns nothing).
- * A query to use as a CTE in an event's one statement.
+ * customer id; returns its id. Written only when `when` holds.
  */
-export function upsertSupporterQuery(f: SupporterFacts, unless?: Fragment): Fragment {
+function upsertSupporterQuery(f: SupporterFacts, when: Fragment): Fragment {
   const values = {
     id: randomUUID(),
     email: f.email.trim().toLowerCase(),
@@ -37,13 +37,7 @@ export function upsertSupporterQuery(f: SupporterFacts, unless?: Fragment): Frag
       else array(select distinct unnest(supporters.stripe_customer_ids || excluded.stripe_customer_ids) order by 1) end`,
     updated_at: sql`excluded.updated_at`,
   });
-  const row = unless
-    ? sql`insert into supporters (id, email, name, name_version, stripe_customer_ids, created_at, updated_at)
-        select ${values.id}::uuid, ${values.email}::text, ${values.name}::text, ${values.name_version}::text,
-          ${values.stripe_customer_ids}::text[], ${values.created_at}::timestamptz, ${values.updated_at}::timestamptz
-        where not ${unless}`
-    : insertInto('supporters', values);
-  return sql`${row} on conflict (email) do update set ${merged} returning id`;
+  return sql`${insertInto('supporters', values, when)} on conflict (email) do update set ${merged}`;
 }
 
 /** What an event brings to recognise an erased supporter (src/privacy/erase-supporter.ts). */
@@ -75,7 +69,7 @@ function erasedSupporterQuery(email: string, customerId: string | null, check: E
 }
 
 /** The supporter a Stripe customer belongs to, if an event has told us its e-mail yet (a query). */
-export function supporterForCustomerQuery(customerId: string | null): Fragment {
+function supporterForCustomerQuery(customerId: string): Fragment {
   // One customer can have two supporters (the donor changed e-mail): pick the same one every time.
   // The e-mail is read per candidate through the primary key, never by a join: a join's plan
   // depends on table statistics, and a prepared statement planned while the tables were small (a
@@ -85,48 +79,71 @@ export function supporterForCustomerQuery(customerId: string | null): Fragment {
     order by (select s.email from supporters s where s.id = c.supporter_id) limit 1`;
 }
 
+type WithSupporter<R extends Ctes> = EventStatement<R & { supporter: Cte<'id'> }>;
+
 /**
- * The `supporter` CTE of an event's statement: by the event's e-mail when it has one (recording
- * its Stripe customer as this supporter's), except that a customer of an erased supporter stays
- * with that row; else by its Stripe customer, else none. Other CTEs read it as `supporterId`.
+ * Adds the `supporter` CTE, which later ones read as `ctes.supporter.value('id')`: by the event's
+ * e-mail when it has one (recording its Stripe customer as this supporter's), except that a
+ * customer of an erased supporter stays with that row; else by its Stripe customer, else none.
  */
-export function supporterCte(
+export function withSupporter<R extends Ctes>(
+  statement: EventStatement<R>,
   f: Omit<SupporterFacts, 'email'> & { email: string | null; erasure: ErasureCheck | null },
-): Fragment {
-  if (f.email) {
-    if (!f.erasure) throw new Error('an event that names an e-mail needs its erasure check');
-    const upserted = upsertSupporterQuery({ ...f, email: f.email }, sql`exists (select 1 from erased_supporter)`);
-    const supporter = sql`erased_supporter as (${erasedSupporterQuery(f.email, f.stripeCustomerId, f.erasure)}),
-      supporter_upserted as (${upserted}),
-      supporter as (select id from supporter_upserted union all select id from erased_supporter)`;
-    if (!f.stripeCustomerId) return supporter;
-    return sql`${supporter}, supporter_customer as (
-        insert into supporter_customers (stripe_customer_id, supporter_id) select ${f.stripeCustomerId}, id from supporter
-        on conflict do nothing)`;
+): WithSupporter<R> {
+  if (!f.email) {
+    const customerId = f.stripeCustomerId;
+    return statement.read(
+      'supporter',
+      () => (customerId ? supporterForCustomerQuery(customerId) : sql`select null::uuid as id`),
+      ['id'],
+    );
   }
-  if (f.stripeCustomerId) return sql`supporter as (${supporterForCustomerQuery(f.stripeCustomerId)})`;
-  return sql`supporter as (select null::uuid as id)`;
+  if (!f.erasure) throw new Error('an event that names an e-mail needs its erasure check');
+  const email = f.email;
+  const erasure = f.erasure;
+  const found = statement
+    .read('erased_supporter', () => erasedSupporterQuery(email, f.stripeCustomerId, erasure), ['id'])
+    .write(
+      'supporter_upserted',
+      (c, when) => upsertSupporterQuery({ ...f, email }, sql`${when} and not ${c.erased_supporter.exists}`),
+      ['id'],
+    )
+    .read('supporter', (c) => sql`${c.supporter_upserted.column('id')} union all ${c.erased_supporter.column('id')}`, [
+      'id',
+    ]);
+  const customerId = f.stripeCustomerId;
+  if (!customerId) return found;
+  return found.write(
+    'supporter_customer',
+    (c, when) => sql`insert into supporter_customers (stripe_customer_id, supporter_id)
+      select ${customerId}, id from ${c.supporter.relation} where ${when} on conflict do nothing`,
+  );
 }
 
-export const supporterId = sql`(select id from supporter)`;
-
 /**
- * Gifts and donations of this customer that arrived before any e-mail now belong to the supporter
- * of this e-mail (or the erased supporter the customer went to): a statement that runs after the
- * event's effect, in its transaction, so it sees the supporter the effect wrote. Usually it finds
- * nothing, in indexes that hold only orphans (migration 2026_11_29_0600).
+ * Gifts and donations of this customer that arrived before any e-mail now belong to the event's
+ * supporter. `touched` are the rows the statement writes itself (which take the supporter there):
+ * left out here, since two CTEs must never modify the same row. Usually it finds nothing, in
+ * indexes that hold only orphans (migration 2026_11_29_0600).
  */
-export function linkOrphansQuery(email: string, customerId: string): Fragment {
-  return sql`${PREPARED} with supporter as (
-      select id from (
-        select id, 1 as rank from supporters where email = ${email.trim().toLowerCase()}
-        union all
-        select c.supporter_id, 2 from supporter_customers c where c.stripe_customer_id = ${customerId}
-          and exists (select 1 from supporters s where s.id = c.supporter_id and s.erased_at is not null)
-      ) candidates order by rank limit 1),
-    linked as (
-      update gifts set supporter_id = (select id from supporter)
-      where stripe_customer_id = ${customerId} and supporter_id is null)
-    update recurring_donations set supporter_id = (select id from supporter), supporter_version = null
-    where stripe_customer_id = ${customerId} and supporter_id is null`;
+export function withOrphansLinked<R extends Ctes & { supporter: Cte<'id'> }>(
+  statement: EventStatement<R>,
+  customerId: string,
+  touched: { gifts?: Cte<'id'>; donations?: Cte<'id'> },
+): EventStatement<R> {
+  const untouched = (cte: Cte<'id'> | undefined) => (cte ? sql` and id not in (${cte.column('id')})` : raw(''));
+  return statement
+    .write(
+      'orphan_gifts',
+      (c, when) => sql`update gifts set supporter_id = ${c.supporter.value('id')}
+        where stripe_customer_id = ${customerId} and supporter_id is null${untouched(touched.gifts)} and ${when}`,
+    )
+    .write(
+      'orphan_donations',
+      (
+        c,
+        when,
+      ) => sql`update recurring_donations set supporter_id = ${c.supporter.value('id')}, supporter_version = null
+        where stripe_customer_id = ${customerId} and supporter_id is null${untouched(touched.donations)} and ${when}`,
+    );
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { assignments, type Fragment, insertInto, raw, sql } from '../../db/sql-fragment.js';
+import type { Cte, Ctes, EventStatement } from '../event-statement.js';
 
 export type Interval = 'month' | 'year';
 
@@ -17,8 +18,6 @@ export interface SubscriptionSnapshot {
 
 export interface RecurringFacts {
   stripeSubscriptionId: string;
-  /** An expression, normally the event's `supporter` CTE. */
-  supporterId: Fragment;
   /** eventVersion of the event whose e-mail named the supporter; null when found by customer only. */
   supporterVersion: string | null;
   stripeCustomerId: string | null;
@@ -84,36 +83,49 @@ const merged = assignments('recurring_donations', {
 });
 
 /**
- * Creates or updates a recurring donation from whatever one event knows. Status moves to the newest
- * event's, except that a canceled donation never comes back to life; snapshot fields follow the
- * newest subscription event; dates only move forward. A query to use as a CTE in the event's one statement.
+ * Adds the `donation` CTE: creates or updates a recurring donation from whatever one event knows,
+ * for the event's supporter. Status moves to the newest event's, except that a canceled donation
+ * never comes back to life; snapshot fields follow the newest subscription event; dates only move
+ * forward. Gives the donation's id.
  */
-export function upsertRecurringDonationQuery(f: RecurringFacts): Fragment {
+export function withRecurringDonation<R extends Ctes & { supporter: Cte<'id'> }>(
+  statement: EventStatement<R>,
+  f: RecurringFacts,
+) {
+  return statement.write('donation', (c, when) => recurringDonationUpsert(f, c.supporter.value('id'), when), ['id']);
+}
+
+/** The upsert of a recurring donation; written only when `when` holds. */
+export function recurringDonationUpsert(f: RecurringFacts, supporterId: Fragment, when: Fragment): Fragment {
   const status = f.snapshot ? { version: f.snapshot.version, status: f.snapshot.status } : f.status;
-  const row = insertInto('recurring_donations', {
-    id: randomUUID(),
-    supporter_id: f.supporterId,
-    supporter_version: sql`case when ${f.supporterId} is not null then ${f.supporterVersion}::text end`,
-    stripe_customer_id: f.stripeCustomerId,
-    stripe_subscription_id: f.stripeSubscriptionId,
-    checkout_session_id: f.checkoutSessionId,
-    amount: f.snapshot?.amount ?? f.fill?.amount ?? null,
-    currency: (f.snapshot?.currency ?? f.fill?.currency ?? null)?.toLowerCase() ?? null,
-    interval: f.snapshot?.interval ?? f.fill?.interval ?? null,
-    status: status?.status ?? 'incomplete',
-    status_version: status?.version ?? null,
-    snapshot_version: f.snapshot?.version ?? null,
-    invoice_version: f.invoice?.version ?? null,
-    started_at: f.snapshot?.startedAt ?? f.fill?.startedAt ?? null,
-    canceled_at: f.snapshot?.canceledAt ?? null,
-    cancel_at_period_end: f.snapshot?.cancelAtPeriodEnd ?? false,
-    current_period_end: f.currentPeriodEnd ?? null,
-    last_payment_at: f.lastPaymentAt ?? null,
-    failed_payment_attempts: f.invoice?.failedAttempts ?? 0,
-    campaign: f.campaign,
-    created_at: f.now,
-    updated_at: f.now,
-  });
+  const row = insertInto(
+    'recurring_donations',
+    {
+      id: randomUUID(),
+      supporter_id: supporterId,
+      supporter_version: sql`case when ${supporterId} is not null then ${f.supporterVersion}::text end`,
+      stripe_customer_id: f.stripeCustomerId,
+      stripe_subscription_id: f.stripeSubscriptionId,
+      checkout_session_id: f.checkoutSessionId,
+      amount: f.snapshot?.amount ?? f.fill?.amount ?? null,
+      currency: (f.snapshot?.currency ?? f.fill?.currency ?? null)?.toLowerCase() ?? null,
+      interval: f.snapshot?.interval ?? f.fill?.interval ?? null,
+      status: status?.status ?? 'incomplete',
+      status_version: status?.version ?? null,
+      snapshot_version: f.snapshot?.version ?? null,
+      invoice_version: f.invoice?.version ?? null,
+      started_at: f.snapshot?.startedAt ?? f.fill?.startedAt ?? null,
+      canceled_at: f.snapshot?.canceledAt ?? null,
+      cancel_at_period_end: f.snapshot?.cancelAtPeriodEnd ?? false,
+      current_period_end: f.currentPeriodEnd ?? null,
+      last_payment_at: f.lastPaymentAt ?? null,
+      failed_payment_attempts: f.invoice?.failedAttempts ?? 0,
+      campaign: f.campaign,
+      created_at: f.now,
+      updated_at: f.now,
+    },
+    when,
+  );
   return sql`${row} on conflict (stripe_subscription_id) do update set ${merged}`;
 }
 

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, DisputeState } from '../../db/schema.js';
-import { assignments, type Fragment, insertInto, sql } from '../../db/sql-fragment.js';
+import { assignments, insertInto, sql } from '../../db/sql-fragment.js';
+import type { Ctes, EventStatement } from '../event-statement.js';
 import { mergedDisputeState } from './gifts.js';
 
 export interface AdjustmentFacts {
@@ -15,19 +16,11 @@ export interface AdjustmentFacts {
 }
 
 /**
- * Records a refund or dispute against a PaymentIntent (`recorded`), and applies the merged record
- * to the gift it belongs to if that gift is already in the ledger (otherwise the gift picks it up
- * when it arrives, see adjustmentCte). CTEs for the event's one statement.
+ * Adds `recorded`, a refund or dispute recorded against a PaymentIntent, and `applied`, the merged
+ * record applied to the gift it belongs to if that gift is already in the ledger (otherwise the
+ * gift picks it up when it arrives, see withAdjustment in ./gifts.ts).
  */
-export function recordAdjustmentCtes(f: AdjustmentFacts): Fragment[] {
-  const row = insertInto('payment_adjustments', {
-    stripe_payment_intent_id: f.stripePaymentIntentId,
-    stripe_charge_id: f.stripeChargeId,
-    stripe_invoice_id: f.stripeInvoiceId,
-    amount_refunded: f.amountRefunded ?? 0,
-    dispute_state: f.disputeState ?? 'none',
-    updated_at: f.now,
-  });
+export function withAdjustmentRecorded<R extends Ctes>(statement: EventStatement<R>, f: AdjustmentFacts) {
   const merged = assignments('payment_adjustments', {
     amount_refunded: sql`greatest(payment_adjustments.amount_refunded, excluded.amount_refunded)`,
     dispute_state: mergedDisputeState('payment_adjustments.dispute_state', 'excluded.dispute_state'),
@@ -35,18 +28,39 @@ export function recordAdjustmentCtes(f: AdjustmentFacts): Fragment[] {
     stripe_invoice_id: sql`coalesce(payment_adjustments.stripe_invoice_id, excluded.stripe_invoice_id)`,
     updated_at: sql`excluded.updated_at`,
   });
-  const recorded = sql`${row} on conflict (stripe_payment_intent_id) do update set ${merged}
-    returning stripe_payment_intent_id, stripe_charge_id, stripe_invoice_id, amount_refunded, dispute_state`;
-  const applied = sql`update gifts g set
-      refunded_amount = greatest(g.refunded_amount, a.amount_refunded),
-      dispute_state = ${mergedDisputeState('g.dispute_state', 'a.dispute_state')},
-      stripe_charge_id = coalesce(g.stripe_charge_id, a.stripe_charge_id),
-      stripe_payment_intent_id = coalesce(g.stripe_payment_intent_id, a.stripe_payment_intent_id),
-      updated_at = ${f.now}
-    from recorded a
-    where a.stripe_payment_intent_id = g.stripe_payment_intent_id
-       or (a.stripe_invoice_id is not null and a.stripe_invoice_id = g.stripe_invoice_id)`;
-  return [sql`recorded as (${recorded})`, sql`applied as (${applied})`];
+  return statement
+    .write(
+      'recorded',
+      (_, when) => {
+        const row = insertInto(
+          'payment_adjustments',
+          {
+            stripe_payment_intent_id: f.stripePaymentIntentId,
+            stripe_charge_id: f.stripeChargeId,
+            stripe_invoice_id: f.stripeInvoiceId,
+            amount_refunded: f.amountRefunded ?? 0,
+            dispute_state: f.disputeState ?? 'none',
+            updated_at: f.now,
+          },
+          when,
+        );
+        return sql`${row} on conflict (stripe_payment_intent_id) do update set ${merged}`;
+      },
+      ['stripe_payment_intent_id', 'stripe_charge_id', 'stripe_invoice_id', 'amount_refunded', 'dispute_state'],
+    )
+    .write(
+      'applied',
+      // Only rows `recorded` gave, which it gives only when the claim went through.
+      (c) => sql`update gifts g set
+          refunded_amount = greatest(g.refunded_amount, a.amount_refunded),
+          dispute_state = ${mergedDisputeState('g.dispute_state', 'a.dispute_state')},
+          stripe_charge_id = coalesce(g.stripe_charge_id, a.stripe_charge_id),
+          stripe_payment_intent_id = coalesce(g.stripe_payment_intent_id, a.stripe_payment_intent_id),
+          updated_at = ${f.now}
+        from ${c.recorded.relation} a
+        where a.stripe_payment_intent_id = g.stripe_payment_intent_id
+          or (a.stripe_invoice_id is not null and a.stripe_invoice_id = g.stripe_invoice_id)`,
+    );
 }
 
 /** True when a gift with this PaymentIntent is in the ledger (so no lookup at Stripe is needed). */
