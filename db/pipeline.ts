@@ -17,25 +17,36 @@ export interface Pipeline {
 
 export type WithPipeline = <T>(work: (pipeline: Pipeline) => Promise<T>) => Promise<T>;
 
+type Chunk = { chunk: Buffer | string; encoding: BufferEncoding };
+
 /**
- * A socket that sends everything written to it in one turn of the event loop as one write. pg
- * writes each pipelined query on its own; an event's BEGIN, locks, statement and COMMIT are queued
- * in the same turn, so they leave together and wake the database once, not four times. Given to
- * pg through its `stream` option; cork and uncork are Node's own socket API.
+ * A socket that sends what is written to it in one turn of the event loop as one write. pg writes
+ * each pipelined query on its own, and an event's BEGIN, locks, statement and COMMIT are queued in
+ * the same turn: they leave together and wake the database once, not four times. It implements
+ * the stream's documented `_write`/`_writev` (taking each chunk at once, so the stream hands over
+ * the next) and sends them all with the socket's own `_writev` when the turn ends; a failed send
+ * destroys the socket, as a failed write does, and pg sees the error. Given to pg through its
+ * `stream` option.
  */
 export class CoalescingSocket extends Socket {
-  #corked = false;
+  #pending: Chunk[] = [];
 
-  override write(chunk: any, encoding?: any, callback?: any): boolean {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.uncork();
-      });
-    }
-    return super.write(chunk, encoding, callback);
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this._writev([{ chunk, encoding }], callback);
+  }
+
+  override _writev(chunks: Chunk[], callback: (error?: Error | null) => void): void {
+    if (this.#pending.length === 0) process.nextTick(() => this.#flush());
+    this.#pending.push(...chunks);
+    callback();
+  }
+
+  #flush() {
+    const chunks = this.#pending;
+    this.#pending = [];
+    super._writev!(chunks, (err) => {
+      if (err) this.destroy(err);
+    });
   }
 }
 

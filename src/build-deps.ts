@@ -1,4 +1,5 @@
 import type { DatabaseHandle } from '../db/connect.js';
+import { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
@@ -23,6 +24,16 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     exportDb: database.exportDb,
     exportSlots: new ExportSlots(config.EXPORT_CONCURRENCY),
     withPipeline: database.withPipeline,
+    eventGroups:
+      config.WEBHOOK_GROUP_SIZE > 1
+        ? new EventGroups(database.withPipeline, {
+            maxEvents: config.WEBHOOK_GROUP_SIZE,
+            maxRunning: config.WEBHOOK_POOL_SIZE,
+            // As long as a delivery would wait for a pooled connection.
+            queueTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+            logger,
+          })
+        : undefined,
     copyOut: database.copyOut,
     stripe,
     mailer: createMailer(config),

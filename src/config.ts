@@ -115,7 +115,8 @@ const envSchema = z.object({
   API_BODY_LIMIT_BYTES: int(1024, 1_048_576, 16_384),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024, 16_777_216, 1_048_576),
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400, 300),
-  WEBHOOK_POOL_SIZE: int(1, 1000, 10),
+  WEBHOOK_POOL_SIZE: int(1, 1000, 4),
+  WEBHOOK_GROUP_SIZE: int(1, 64, 8),
   DONATION_CURRENCIES: optionalString.transform((v, ctx) => {
     const list = (v ?? 'usd,eur,gbp')
       .split(',')

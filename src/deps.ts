@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { DatabaseHandle } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
+import type { EventGroups } from '../webhooks/event-groups.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ExportSlots } from './exports/export-slots.js';
@@ -19,6 +20,8 @@ export interface Deps {
   exportSlots: ExportSlots;
   /** A connection of the webhook pool (WEBHOOK_POOL_SIZE), in pg's pipeline mode: an event's transaction. */
   withPipeline: DatabaseHandle['withPipeline'];
+  /** Group commit for webhook events under load; undefined with WEBHOOK_GROUP_SIZE=1. */
+  eventGroups: EventGroups | undefined;
   /** PostgreSQL's COPY TO STDOUT stream, for exports. */
   copyOut: DatabaseHandle['copyOut'];
   /** Undefined when STRIPE_SECRET_KEY is not set: payment routes answer 503. */

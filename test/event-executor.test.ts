@@ -1,11 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, connect as netConnect, type Server } from 'node:net';
-import { sql as kysql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openDatabase } from '../db/connect.js';
 import type { WithPipeline } from '../db/pipeline.js';
-import { sql } from '../db/sql-fragment.js';
+import { run, sql } from '../db/sql-fragment.js';
 import { applyEvent, type EventJob } from '../webhooks/apply-event.js';
 import { defineHandler, type EventHandler, ignored, processed } from '../webhooks/handler.js';
 import type { EventEnvelope } from '../webhooks/stripe-objects.js';
@@ -16,12 +15,12 @@ import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await kysql`create table tx_probe (id int primary key, note text not null)`.execute(db.db);
+  await run(db.db, sql`create table tx_probe (id int primary key, note text not null)`);
 });
 afterAll(() => db.close());
 beforeEach(async () => {
-  await kysql`truncate tx_probe`.execute(db.db);
-  await kysql`delete from stripe_events`.execute(db.db);
+  await run(db.db, sql`truncate tx_probe`);
+  await run(db.db, sql`delete from stripe_events`);
 });
 
 const NOW = new Date('2026-01-02T00:00:00Z');
@@ -64,15 +63,14 @@ const job = (event: EventEnvelope, handler: EventHandler): EventJob => ({
     erasureCheck: () => null,
   },
 });
-const probe = async () =>
-  (await kysql<{ id: number; note: string }>`select id, note from tx_probe order by id`.execute(db.db)).rows;
+const probe = () => run<{ id: number; note: string }>(db.db, sql`select id, note from tx_probe order by id`);
 const stored = async (id: string) =>
   (
-    await kysql<{
-      outcome: string;
-      error: string | null;
-    }>`select outcome, error from stripe_events where id = ${id}`.execute(db.db)
-  ).rows[0];
+    await run<{ outcome: string; error: string | null }>(
+      db.db,
+      sql`select outcome, error from stripe_events where id = ${id}`,
+    )
+  )[0];
 
 /** Every statement the executor sends, and whether it failed. */
 function recording(withPipeline: WithPipeline) {
@@ -97,7 +95,9 @@ describe('the event executor', () => {
   it('commits the effect with the claim, in one statement between the locks and COMMIT', async () => {
     const event = envelope();
     const { sent, withPipeline } = recording(db.withPipeline);
-    expect(await applyEvent(withPipeline, job(event, probeHandler({ ids: [1, 2] })))).toEqual({ outcome: 'processed' });
+    expect(await applyEvent({ withPipeline }, job(event, probeHandler({ ids: [1, 2] })))).toEqual({
+      outcome: 'processed',
+    });
     expect(await probe()).toEqual([
       { id: 1, note: 'blind' },
       { id: 2, note: 'blind' },
@@ -108,10 +108,10 @@ describe('the event executor', () => {
 
   it('answers a repeat as a duplicate without any statement failing, and writes nothing', async () => {
     const event = envelope();
-    await applyEvent(db.withPipeline, job(event, probeHandler({ ids: [1] })));
+    await applyEvent(db, job(event, probeHandler({ ids: [1] })));
     const { sent, withPipeline } = recording(db.withPipeline);
     for (const ids of [[1], [5], [6, 7]]) {
-      expect(await applyEvent(withPipeline, job(event, probeHandler({ ids })))).toEqual({ outcome: 'duplicate' });
+      expect(await applyEvent({ withPipeline }, job(event, probeHandler({ ids })))).toEqual({ outcome: 'duplicate' });
     }
     expect(sent.length).toBeGreaterThan(0);
     expect(sent.filter((s) => s.failed)).toEqual([]);
@@ -119,16 +119,16 @@ describe('the event executor', () => {
   });
 
   it('keeps nothing, not even the claim, when the effect fails; the connections work afterwards', async () => {
-    await kysql`insert into tx_probe values (2, 'already')`.execute(db.db);
+    await run(db.db, sql`insert into tx_probe values (2, 'already')`);
     const event = envelope();
-    const failure = await applyEvent(db.withPipeline, job(event, probeHandler({ ids: [1, 2, 3] }))).catch((e) => e);
+    const failure = await applyEvent(db, job(event, probeHandler({ ids: [1, 2, 3] }))).catch((e) => e);
     expect(failure).toMatchObject({ code: '23505' });
     expect(await probe()).toEqual([{ id: 2, note: 'already' }]);
     expect(await stored(event.id)).toBeUndefined();
     // Every pooled connection is still usable, none left inside a transaction.
     const answers = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        applyEvent(db.withPipeline, job(envelope(), probeHandler({ ids: [100 + i], key: `k${i}` }))),
+        applyEvent(db, job(envelope(), probeHandler({ ids: [100 + i], key: `k${i}` }))),
       ),
     );
     expect(answers.every((a) => a.outcome === 'processed')).toBe(true);
@@ -141,8 +141,8 @@ describe('the event executor', () => {
       effect: () => ignored('not ours'),
     }) as EventHandler;
     const event = envelope();
-    expect(await applyEvent(db.withPipeline, job(event, handler))).toEqual({ outcome: 'ignored', reason: 'not ours' });
-    expect(await applyEvent(db.withPipeline, job(event, handler))).toEqual({ outcome: 'duplicate' });
+    expect(await applyEvent(db, job(event, handler))).toEqual({ outcome: 'ignored', reason: 'not ours' });
+    expect(await applyEvent(db, job(event, handler))).toEqual({ outcome: 'duplicate' });
     expect(await stored(event.id)).toEqual({ outcome: 'ignored', error: 'not ours' });
   });
 
@@ -156,8 +156,8 @@ describe('the event executor', () => {
         return base.effect(...args);
       },
     };
-    await kysql`insert into tx_probe values (1, 'x'), (2, 'y')`.execute(db.db);
-    expect(await applyEvent(db.withPipeline, job(envelope(), counted))).toEqual({ outcome: 'processed' });
+    await run(db.db, sql`insert into tx_probe values (1, 'x'), (2, 'y')`);
+    expect(await applyEvent(db, job(envelope(), counted))).toEqual({ outcome: 'processed' });
     expect(calls).toBe(1);
     expect((await probe()).at(-1)).toEqual({ id: 9, note: 'saw 2' });
   });
@@ -174,23 +174,25 @@ describe('the event executor', () => {
     });
     const slow = probeHandler({ ids: [1], key: 'shared', read: true });
     const first = applyEvent(
-      (work) =>
-        db.withPipeline((pipeline) =>
-          work({
-            send: async (statement) => {
-              const rows = await pipeline.send(statement);
-              if (statement.sql.startsWith('select count')) {
-                reading();
-                await held;
-              }
-              return rows;
-            },
-          }),
-        ),
+      {
+        withPipeline: (work) =>
+          db.withPipeline((pipeline) =>
+            work({
+              send: async (statement) => {
+                const rows = await pipeline.send(statement);
+                if (statement.sql.startsWith('select count')) {
+                  reading();
+                  await held;
+                }
+                return rows;
+              },
+            }),
+          ),
+      },
       job(envelope(), slow),
     );
     await readDone;
-    const second = applyEvent(db.withPipeline, job(envelope(), probeHandler({ ids: [2], key: 'shared', read: true })));
+    const second = applyEvent(db, job(envelope(), probeHandler({ ids: [2], key: 'shared', read: true })));
     await new Promise((r) => setTimeout(r, 100));
     expect(await probe()).toEqual([]);
     release();
@@ -241,12 +243,12 @@ describe('the webhook pool', () => {
     u.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
     const through = openDatabase({ url: u.toString(), poolSize: 1, webhookConnections: 1, connectTimeoutMs: 5000 });
     try {
-      await applyEvent(through.withPipeline, job(envelope(), probeHandler({ ids: [1] }))); // connects and prepares
+      await applyEvent(through, job(envelope(), probeHandler({ ids: [1] }))); // connects and prepares
       turns = 0;
-      await applyEvent(through.withPipeline, job(envelope(), probeHandler({ ids: [2] })));
+      await applyEvent(through, job(envelope(), probeHandler({ ids: [2] })));
       const blind = turns;
       turns = 0;
-      await applyEvent(through.withPipeline, job(envelope(), probeHandler({ ids: [3], read: true })));
+      await applyEvent(through, job(envelope(), probeHandler({ ids: [3], read: true })));
       expect({ blind, reading: turns }).toEqual({ blind: 1, reading: 2 });
     } finally {
       await through.close();

@@ -1,8 +1,9 @@
-import { CompiledQuery } from 'kysely';
 import { lockIds, lockStatement } from '../db/advisory-locks.js';
 import type { Pipeline, WithPipeline } from '../db/pipeline.js';
 import { compile } from '../db/sql-fragment.js';
 import { claimQuery } from './event-claim.js';
+import { BEGIN, COMMIT, commitAlone, ROLLBACK, settle } from './event-commit.js';
+import type { EventGroups } from './event-groups.js';
 import { EventStatement } from './event-statement.js';
 import type { Effect, EffectContext, EventHandler } from './handler.js';
 import type { EventEnvelope } from './stripe-objects.js';
@@ -18,46 +19,54 @@ export interface EventJob {
   ctx: Omit<EffectContext, 'statement'>;
 }
 
-const BEGIN = CompiledQuery.raw('begin');
-const COMMIT = CompiledQuery.raw('commit');
-const ROLLBACK = CompiledQuery.raw('rollback');
+/** Where effects are applied: the webhook pool, and group commit on it when enabled. */
+export interface EventDatabase {
+  withPipeline: WithPipeline;
+  eventGroups?: EventGroups | undefined;
+}
 
 /**
  * The one executor of event effects. In one transaction on a pipelined connection: the event's
  * advisory locks, the handler's read if it has one, then its effect as one statement that claims
  * the event and writes only if the claim went through, then COMMIT. Without a read, all of it
- * leaves in one write: one round trip. With one, the read's rows come back before the handler
- * computes its effect: two. The handler runs once either way.
+ * leaves at once: one round trip (or it joins a group, webhooks/event-groups.ts). With one, the
+ * read's rows come back before the handler computes its effect: two. The handler runs once either way.
  *
  * A repeat delivery (or a concurrent one that committed first) is a normal outcome: its claim
- * gives no row, nothing is written, and the statement says so (`claimed` false). The locks come
- * before the statement, so its snapshot sees whatever a transaction it waited for committed.
+ * gives no row, nothing is written, and the statement says so. The locks come before the
+ * statement, so its snapshot sees whatever a transaction it waited for committed.
  */
-export async function applyEvent(withPipeline: WithPipeline, job: EventJob): Promise<Applied> {
+export async function applyEvent(database: EventDatabase, job: EventJob): Promise<Applied> {
   const { event, handler, object, prepared, ctx } = job;
-  const locks = lockStatement(lockIds([`event:${event.id}`, ...handler.lockKeys(object, prepared)]));
+  const ids = lockIds([`event:${event.id}`, ...handler.lockKeys(object, prepared)]);
   const read = handler.read?.(object, prepared) ?? null;
   const effectOf = (rows: unknown[] | null): Effect =>
     handler.effect({ ...ctx, statement: EventStatement.claiming(claimQuery(event, ctx.now)) }, object, prepared, rows);
-  // Computed before a connection is held, when nothing needs reading.
-  const known = read ? null : effectOf(null);
+  const applied = (effect: Effect, claimed: boolean): Applied =>
+    !claimed ? { outcome: 'duplicate' } : effect.outcome === 'ignored' ? effect : { outcome: 'processed' };
 
-  return withPipeline(async (pipeline) => {
-    const opening = [pipeline.send(BEGIN), ...(locks ? [pipeline.send(locks)] : [])];
-    let effect = known;
-    if (!effect) {
-      const rows = await settle([...opening, pipeline.send(compile(read!))]).catch(rollback(pipeline));
-      try {
-        effect = effectOf(rows);
-      } catch (err) {
-        return rollback(pipeline)(err);
-      }
-      opening.length = 0;
+  if (!read) {
+    // Computed before a connection is held.
+    const effect = effectOf(null);
+    const commit = { lockIds: ids, statement: compile(statementOf(job, effect)) };
+    const groups = effect.outcome === 'processed' ? database.eventGroups : undefined;
+    const claimed = groups
+      ? await groups.commit(commit)
+      : await database.withPipeline((pipeline) => commitAlone(pipeline, commit));
+    return applied(effect, claimed);
+  }
+  return database.withPipeline(async (pipeline) => {
+    const locks = lockStatement(ids);
+    const opening = [pipeline.send(BEGIN), ...(locks ? [pipeline.send(locks)] : []), pipeline.send(compile(read))];
+    const rows = await settle(opening).catch(rollback(pipeline));
+    let effect: Effect;
+    try {
+      effect = effectOf(rows);
+    } catch (err) {
+      return rollback(pipeline)(err);
     }
-    const statement = statementOf(job, effect);
-    const [row] = await settle([...opening, pipeline.send(compile(statement)), pipeline.send(COMMIT)], -2);
-    if (!row?.claimed) return { outcome: 'duplicate' };
-    return effect.outcome === 'ignored' ? effect : { outcome: 'processed' };
+    const [row] = await settle([pipeline.send(compile(statementOf(job, effect))), pipeline.send(COMMIT)], -2);
+    return applied(effect, row?.claimed === true);
   });
 }
 
@@ -65,17 +74,6 @@ export async function applyEvent(withPipeline: WithPipeline, job: EventJob): Pro
 function statementOf(job: EventJob, effect: Effect) {
   if (effect.outcome === 'processed') return effect.statement.toFragment();
   return EventStatement.claiming(claimQuery(job.event, job.ctx.now, effect.reason)).toFragment();
-}
-
-/**
- * Waits for every statement sent (so none is left unobserved), then fails with the first error,
- * or gives the rows of the one at `at` (from the end when negative; the last by default).
- */
-async function settle(sent: Array<Promise<Array<Record<string, unknown>>>>, at = -1) {
-  const results = await Promise.allSettled(sent);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return (results.at(at) as PromiseFulfilledResult<Array<Record<string, unknown>>>).value;
 }
 
 /** Ends a transaction left open by a failure, then passes the failure on. */

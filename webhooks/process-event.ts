@@ -75,7 +75,7 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     const job = { event, handler, object: parsed.data, prepared, ctx: { event: meta, now, erasureCheck } };
     for (let attempt = 1; ; attempt++) {
       try {
-        const applied = await applyEvent(deps.withPipeline, job);
+        const applied = await applyEvent(deps, job);
         if (applied.outcome === 'ignored') log.info({ ...about, reason: applied.reason }, 'event ignored');
         return applied.outcome;
       } catch (err) {
