@@ -1,8 +1,9 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
 import { type CopyOut, copyOut } from './copy-out.js';
-import { CoalescingSocket, pipelines, type WithPipeline } from './pipeline.js';
+import { CoalescingSocket, nameOf, pipelines, type WithPipeline } from './pipeline.js';
 import type { Database } from './schema.js';
+import { PREPARE_MARK } from './sql-fragment.js';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
@@ -128,10 +129,10 @@ export function openDatabase(t: PostgresTarget): DatabaseHandle {
 }
 
 /**
- * The pool as Kysely sees it (its documented PostgresPool), with one difference: a client whose
- * query failed without PostgreSQL's answer (no SQLSTATE: a query timeout, a lost connection) is
- * handed back with that error, so the pool closes it instead of lending it out again in a state
- * nobody knows.
+ * The pool as Kysely sees it (its documented PostgresPool), with two differences: a marked
+ * statement goes as a named one (see prepared below), and a client whose query failed without
+ * PostgreSQL's answer (no SQLSTATE: a query timeout, a lost connection) is handed back with that
+ * error, so the pool closes it instead of lending it out again in a state nobody knows.
  */
 class DroppingPool implements PostgresPool {
   constructor(private readonly pool: pg.Pool) {}
@@ -143,7 +144,7 @@ class DroppingPool implements PostgresPool {
       query: ((...args: Parameters<pg.PoolClient['query']>) => {
         // Once broken, nothing more waits on it (a ROLLBACK would queue behind the stuck query).
         if (broken) return Promise.reject(broken);
-        const result = (client.query as (...a: unknown[]) => unknown)(...args);
+        const result = (client.query as (...a: unknown[]) => unknown)(...prepared(args));
         if (result instanceof Promise) {
           return result.catch((err: unknown) => {
             if (!isServerAnswer(err)) broken = err as Error;
@@ -160,6 +161,17 @@ class DroppingPool implements PostgresPool {
   end(): Promise<void> {
     return this.pool.end();
   }
+}
+
+/**
+ * Kysely's `query(sql, parameters)`, as pg's query config with a name when the statement is marked
+ * (PREPARE_MARK): pg prepares it once per connection.
+ */
+function prepared(args: unknown[]): unknown[] {
+  const [text, values] = args;
+  if (typeof text !== 'string' || !text.startsWith(PREPARE_MARK) || !Array.isArray(values)) return args;
+  const name = nameOf(text);
+  return name ? [{ name, text, values }] : args;
 }
 
 /** An error PostgreSQL itself answered with: the connection is fine. */

@@ -41,6 +41,12 @@ export class CoalescingSocket extends Socket {
     callback();
   }
 
+  // Ending the socket sends what is pending first: the stream itself holds nothing back.
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.#pending.length > 0) this.#flush();
+    super._final(callback);
+  }
+
   #flush() {
     const chunks = this.#pending;
     this.#pending = [];
@@ -59,7 +65,7 @@ const names = new Map<string, string>();
  * connection parses and plans an event statement once (they are large: several CTEs, long conflict
  * clauses) and then only binds it. pg keeps track of which names a connection has prepared.
  */
-function nameOf(text: string): string | undefined {
+export function nameOf(text: string): string | undefined {
   let name = names.get(text);
   if (name === undefined && names.size < MAX_NAMES) {
     name = `rd_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
@@ -95,7 +101,10 @@ export function pipelines(pool: pg.Pool): WithPipeline {
     try {
       return await work(pipeline);
     } finally {
-      client.release(broken);
+      // Never lend out a connection left inside a transaction (a bug between BEGIN and COMMIT).
+      client.release(
+        broken ?? (client.getTransactionStatus() === 'I' ? undefined : new Error('left in a transaction')),
+      );
     }
   };
 }

@@ -42,6 +42,15 @@ export const raw = (text: string) =>
     [],
   );
 
+/**
+ * Starts a statement that runs for many requests (checkout's insert, the rate limit): it is sent as
+ * a named statement (db/connect.ts), so each connection parses and plans it once. Only statements
+ * that name their result columns (or return none): a prepared `select *` whose columns a migration
+ * changed would fail until reconnect.
+ */
+export const PREPARE_MARK = '/* rd:prepare */';
+export const PREPARED = raw(PREPARE_MARK);
+
 export function join(items: readonly Fragment[], separator = ', '): Fragment {
   if (items.length === 0) return raw('');
   const strings = pieces(`join\0${items.length}\0${separator}`, () => ['', ...items.slice(1).map(() => separator), '']);

@@ -162,6 +162,27 @@ describe('the event executor', () => {
     expect((await probe()).at(-1)).toEqual({ id: 9, note: 'saw 2' });
   });
 
+  it('rolls back and frees its locks and connection when the handler fails after its read', async () => {
+    const one = openDatabase({ url: db.url, poolSize: 1, webhookConnections: 1, connectTimeoutMs: 5000 });
+    try {
+      const base = probeHandler({ ids: [1], key: 'k', read: true });
+      const broken: EventHandler = {
+        ...base,
+        effect: () => {
+          throw new Error('handler bug');
+        },
+      };
+      await expect(applyEvent(one, job(envelope(), broken))).rejects.toThrow('handler bug');
+      // The one connection, same key: not blocked, not inside the failed transaction.
+      expect(await applyEvent(one, job(envelope(), probeHandler({ ids: [2], key: 'k', read: true })))).toEqual({
+        outcome: 'processed',
+      });
+    } finally {
+      await one.close();
+    }
+    expect(await probe()).toEqual([{ id: 2, note: 'saw 0' }]);
+  });
+
   it('holds its locks from before its read until it commits: a second event on the same key sees its rows', async () => {
     // The first event's effect fails to compute until released, while it holds key 'shared'.
     let release!: () => void;

@@ -1,3 +1,4 @@
+import type { CompiledQuery } from 'kysely';
 import { lockIds, lockStatement } from '../db/advisory-locks.js';
 import type { Pipeline, WithPipeline } from '../db/pipeline.js';
 import { compile } from '../db/sql-fragment.js';
@@ -48,7 +49,7 @@ export async function applyEvent(database: EventDatabase, job: EventJob): Promis
   if (!read) {
     // Computed before a connection is held.
     const effect = effectOf(null);
-    const commit = { lockIds: ids, statement: compile(statementOf(job, effect)) };
+    const commit = { eventId: event.id, lockIds: ids, statement: compile(statementOf(job, effect)) };
     const groups = effect.outcome === 'processed' ? database.eventGroups : undefined;
     const claimed = groups
       ? await groups.commit(commit)
@@ -60,12 +61,14 @@ export async function applyEvent(database: EventDatabase, job: EventJob): Promis
     const opening = [pipeline.send(BEGIN), ...(locks ? [pipeline.send(locks)] : []), pipeline.send(compile(read))];
     const rows = await settle(opening).catch(rollback(pipeline));
     let effect: Effect;
+    let statement: CompiledQuery;
     try {
       effect = effectOf(rows);
+      statement = compile(statementOf(job, effect));
     } catch (err) {
       return rollback(pipeline)(err);
     }
-    const [row] = await settle([pipeline.send(compile(statementOf(job, effect))), pipeline.send(COMMIT)], -2);
+    const [row] = await settle([pipeline.send(statement), pipeline.send(COMMIT)], -2);
     return applied(effect, row?.claimed === true);
   });
 }

@@ -8,6 +8,7 @@ export const ROLLBACK = CompiledQuery.raw('rollback');
 
 /** An event's statement, ready to commit, and the advisory locks it needs. */
 export interface EventCommit {
+  eventId: string;
   lockIds: readonly bigint[];
   /** Claims the event and writes only if the claim went through; one row, `claimed`. */
   statement: CompiledQuery;

@@ -40,13 +40,15 @@ interface Waiting {
  * - A delivery that finds a connection free goes alone: grouping adds no wait.
  * - A group never waits for a lock: events whose keys are held elsewhere leave it and go alone.
  * - If a group fails, for whatever reason, each of its events goes again alone, so one bad event
- *   fails only itself.
+ *   fails only itself; an event that failed stays alone for its next deliveries.
  * - A delivery waits in the queue at most `queueTimeoutMs` (as it would wait for a pooled
  *   connection), then fails, and Stripe retries it.
  */
 export class EventGroups {
   private readonly queue: Waiting[] = [];
   private running = 0;
+  /** Events that failed lately: they go alone, so a bad one redelivered does not fail a group each time. */
+  private readonly failedRecently = new Set<string>();
   /** Since start: transactions of two or more events, the events in them, and events a failed group sent alone. */
   readonly counts = { groups: 0, grouped: 0, retriedAlone: 0 };
 
@@ -65,7 +67,7 @@ export class EventGroups {
   /** Whether the event's statement claimed it (false: a repeat). */
   commit(commit: EventCommit): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const w: Waiting = { commit, alone: false, resolve, reject };
+      const w: Waiting = { commit, alone: this.failedRecently.has(commit.eventId), resolve, reject };
       this.queue.push(w);
       this.pump();
       // Only a delivery that has to wait gets a deadline: one that found a connection free has none to miss.
@@ -105,7 +107,10 @@ export class EventGroups {
   private async run(group: Waiting[]) {
     if (group.length === 1) {
       const w = group[0]!;
-      await this.withPipeline((pipeline) => commitAlone(pipeline, w.commit)).then(w.resolve, w.reject);
+      await this.withPipeline((pipeline) => commitAlone(pipeline, w.commit)).then(w.resolve, (err) => {
+        this.remember(w.commit.eventId);
+        w.reject(err);
+      });
       return;
     }
     let claims: Array<boolean | 'busy'>;
@@ -134,6 +139,11 @@ export class EventGroups {
       if (claimed !== 'busy') w.resolve(claimed);
     });
     this.requeueAlone(busy);
+  }
+
+  private remember(eventId: string) {
+    if (this.failedRecently.size >= 1000) this.failedRecently.clear();
+    this.failedRecently.add(eventId);
   }
 
   /** At the head of the queue, each in a transaction of its own. */

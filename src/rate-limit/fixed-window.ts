@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { join, run, sql } from '../../db/sql-fragment.js';
+import { join, PREPARED, run, sql } from '../../db/sql-fragment.js';
 import { ApiError } from '../errors.js';
 import { clientNetwork } from '../http/client-ip.js';
 import type { KeyedHash } from '../privacy/keyed-hash.js';
@@ -65,7 +65,7 @@ export async function hit(db: Kysely<Database>, keyed: KeyedHash, limits: Limit[
     .map((w) => sql`(${w.bucket}, ${w.start}, ${w.end}, 1)`);
   const rows = await run<{ bucket: string; count: number }>(
     db,
-    sql`with expired as (
+    sql`${PREPARED} with expired as (
         delete from rate_limit_counters where (bucket, window_start) in (
           select bucket, window_start from rate_limit_counters where expires_at <= ${now}
           order by expires_at limit ${EXPIRED_PER_HIT} for update skip locked))
