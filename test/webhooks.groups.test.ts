@@ -85,6 +85,36 @@ describe('webhook events under load', () => {
 });
 
 describe('webhook events waiting for a transaction', () => {
+  it('an event that reads first holds its connection like any other: the events behind it wait, then group', async () => {
+    await ctx.reset();
+    const reading = event('customer.subscription.updated', untaggedSubscription('sub_held', 'cus_held', T0), {
+      created: T0,
+    });
+    const [key] = lockIds(['customer:cus_held']);
+    const other = new pg.Client({ connectionString: ctx.database.url! });
+    await other.connect();
+    try {
+      await other.query('select pg_advisory_lock($1::int8)', [String(key)]);
+      // It takes the one webhook connection and waits for its key inside its transaction.
+      const readingAnswer = answer(reading);
+      await new Promise((r) => setTimeout(r, 100));
+      const before = { ...ctx.deps.eventGroups!.counts };
+      const waiting = [0, 1, 2].map((i) => answer(oneOff(850 + i, T0 + i).events[0]!));
+      await new Promise((r) => setTimeout(r, 100));
+      await other.query('select pg_advisory_unlock($1::int8)', [String(key)]);
+      expect(await readingAnswer).toMatchObject({ status: 200, outcome: 'ignored' });
+      expect((await Promise.all(waiting)).every((a) => a.status === 200 && a.outcome === 'processed')).toBe(true);
+      // All three waited in the groups' queue, not in the pool's, so they went together.
+      const counts = ctx.deps.eventGroups!.counts;
+      expect({ groups: counts.groups - before.groups, grouped: counts.grouped - before.grouped }).toEqual({
+        groups: 1,
+        grouped: 3,
+      });
+    } finally {
+      await other.end();
+    }
+  });
+
   it('give up after DATABASE_CONNECT_TIMEOUT_MS, answer 500 and are kept for retry', async () => {
     await ctx.reset();
     ctx.rebuild({ WEBHOOK_POOL_SIZE: '1', WEBHOOK_GROUP_SIZE: '8', DATABASE_CONNECT_TIMEOUT_MS: '300' });

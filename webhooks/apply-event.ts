@@ -43,6 +43,10 @@ export async function applyEvent(database: EventDatabase, job: EventJob): Promis
   const read = handler.read?.(object, prepared) ?? null;
   const effectOf = (rows: unknown[] | null): Effect =>
     handler.effect({ ...ctx, statement: EventStatement.claiming(claimQuery(event, ctx.now)) }, object, prepared, rows);
+  // Every use of the webhook pool takes its turn through the groups, when there are groups.
+  const groups = database.eventGroups;
+  const connected = <T>(work: (pipeline: Pipeline) => Promise<T>) =>
+    groups ? groups.alone(work) : database.withPipeline(work);
   const applied = (effect: Effect, claimed: boolean): Applied =>
     !claimed ? { outcome: 'duplicate' } : effect.outcome === 'ignored' ? effect : { outcome: 'processed' };
 
@@ -50,13 +54,13 @@ export async function applyEvent(database: EventDatabase, job: EventJob): Promis
     // Computed before a connection is held.
     const effect = effectOf(null);
     const commit = { eventId: event.id, lockIds: ids, statement: compile(statementOf(job, effect)) };
-    const groups = effect.outcome === 'processed' ? database.eventGroups : undefined;
-    const claimed = groups
-      ? await groups.commit(commit)
-      : await database.withPipeline((pipeline) => commitAlone(pipeline, commit));
+    const claimed =
+      groups && effect.outcome === 'processed'
+        ? await groups.commit(commit)
+        : await connected((pipeline) => commitAlone(pipeline, commit));
     return applied(effect, claimed);
   }
-  return database.withPipeline(async (pipeline) => {
+  return connected(async (pipeline) => {
     const locks = lockStatement(ids);
     const opening = [pipeline.send(BEGIN), ...(locks ? [pipeline.send(locks)] : []), pipeline.send(compile(read))];
     const rows = await settle(opening).catch(rollback(pipeline));

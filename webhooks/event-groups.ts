@@ -21,12 +21,15 @@ const tryLocks = (ids: readonly bigint[]) =>
   ]);
 
 interface Waiting {
-  commit: EventCommit;
-  /** Goes in a transaction of its own: after a failed group, or its keys were held. */
+  /** An event's statement, which may join a group. */
+  commit?: EventCommit;
+  /** Or work of its own on a connection (an event that reads first, or is ignored): always alone. */
+  work?: (pipeline: Pipeline) => Promise<unknown>;
+  /** Goes in a transaction of its own: its own work, after a failed group, or its keys were held. */
   alone: boolean;
   /** Set while it waits in the queue. */
   timer?: NodeJS.Timeout;
-  resolve(claimed: boolean): void;
+  resolve(result: unknown): void;
   reject(err: unknown): void;
 }
 
@@ -43,6 +46,8 @@ interface Waiting {
  *   fails only itself; an event that failed stays alone for its next deliveries.
  * - A delivery waits in the queue at most `queueTimeoutMs` (as it would wait for a pooled
  *   connection), then fails, and Stripe retries it.
+ * - Every use of the webhook pool goes through here (`alone` for work that cannot join a group), so
+ *   the count of running transactions is the count of connections in use.
  */
 export class EventGroups {
   private readonly queue: Waiting[] = [];
@@ -66,8 +71,17 @@ export class EventGroups {
 
   /** Whether the event's statement claimed it (false: a repeat). */
   commit(commit: EventCommit): Promise<boolean> {
+    return this.enqueue({ commit, alone: this.failedRecently.has(commit.eventId) }) as Promise<boolean>;
+  }
+
+  /** Work on a webhook connection of its own, in turn with the events waiting. */
+  alone<T>(work: (pipeline: Pipeline) => Promise<T>): Promise<T> {
+    return this.enqueue({ work, alone: true }) as Promise<T>;
+  }
+
+  private enqueue(item: Pick<Waiting, 'commit' | 'work' | 'alone'>): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const w: Waiting = { commit, alone: this.failedRecently.has(commit.eventId), resolve, reject };
+      const w: Waiting = { ...item, resolve, reject };
       this.queue.push(w);
       this.pump();
       // Only a delivery that has to wait gets a deadline: one that found a connection free has none to miss.
@@ -107,8 +121,9 @@ export class EventGroups {
   private async run(group: Waiting[]) {
     if (group.length === 1) {
       const w = group[0]!;
-      await this.withPipeline((pipeline) => commitAlone(pipeline, w.commit)).then(w.resolve, (err) => {
-        this.remember(w.commit.eventId);
+      const work = w.work ?? ((pipeline: Pipeline) => commitAlone(pipeline, w.commit!));
+      await this.withPipeline(work).then(w.resolve, (err) => {
+        if (w.commit) this.remember(w.commit.eventId);
         w.reject(err);
       });
       return;
@@ -118,7 +133,7 @@ export class EventGroups {
       claims = await this.withPipeline((pipeline) =>
         commitGroup(
           pipeline,
-          group.map((w) => w.commit),
+          group.map((w) => w.commit!),
         ),
       );
     } catch (err) {
