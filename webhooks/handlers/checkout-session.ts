@@ -74,7 +74,7 @@ function sessionEffect(ctx: EffectContext, s: CheckoutSessionObject, outcome: Ou
       campaign,
       now,
     });
-    return processed(withOrphansOf(statement, email, s.customer, { gifts: statement.ctes.gift }));
+    return processed(withOrphansOf(statement, email, s.customer));
   }
 
   // The money is recorded once, by invoice.paid for the first invoice; the session only creates
@@ -101,7 +101,7 @@ function sessionEffect(ctx: EffectContext, s: CheckoutSessionObject, outcome: Ou
         }),
     now,
   });
-  return processed(withOrphansOf(statement, email, s.customer, { donations: statement.ctes.donation }));
+  return processed(withOrphansOf(statement, email, s.customer));
 }
 
 const sessionHandler = (outcome: Outcome) =>

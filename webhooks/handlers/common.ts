@@ -41,7 +41,6 @@ export function withOrphansOf<R extends Ctes & { supporter: Cte<'id'> }>(
   statement: EventStatement<R>,
   email: string | null,
   customerId: string | null,
-  touched: { gifts?: Cte<'id'>; donations?: Cte<'id'> },
 ): EventStatement<R> {
-  return email && customerId ? withOrphansLinked(statement, customerId, touched) : statement;
+  return email && customerId ? withOrphansLinked(statement, customerId) : statement;
 }

@@ -112,8 +112,7 @@ export const invoicePaid = defineHandler<InvoiceObject, undefined, { id: string 
       paidAt,
       now,
     );
-    const donations = subscription.ctes.donation;
-    if (i.amount_paid <= 0) return processed(withOrphansOf(subscription, i.customer_email, i.customer, { donations }));
+    if (i.amount_paid <= 0) return processed(withOrphansOf(subscription, i.customer_email, i.customer));
     // Frequency and campaign from the invoice's metadata, else from the donation as it stood.
     const statement = withGift(withAdjustment(subscription, null, i.id), {
       key: { column: 'stripe_invoice_id', value: i.id },
@@ -128,7 +127,7 @@ export const invoicePaid = defineHandler<InvoiceObject, undefined, { id: string 
       campaign: campaignOf(metadata) ?? donationFallback(subscriptionId, 'campaign'),
       now,
     });
-    return processed(withOrphansOf(statement, i.customer_email, i.customer, { gifts: statement.ctes.gift, donations }));
+    return processed(withOrphansOf(statement, i.customer_email, i.customer));
   },
 });
 
@@ -149,6 +148,6 @@ export const invoicePaymentFailed = defineHandler<InvoiceObject, undefined, { id
       },
       invoice: { version: eventVersion(event.created, event.id), failedAttempts: i.attempt_count },
     });
-    return processed(withOrphansOf(statement, i.customer_email, i.customer, { donations: statement.ctes.donation }));
+    return processed(withOrphansOf(statement, i.customer_email, i.customer));
   },
 });

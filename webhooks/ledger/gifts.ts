@@ -33,12 +33,15 @@ const mergedPaymentState = sql`case
  * row. A refund or dispute that arrived before the payment is folded in (the `adjustment` CTE,
  * which must come first: withAdjustment). Gives the gift's id.
  */
+/** The name of the CTE withGift adds (withOrphansLinked leaves its row alone). */
+export const GIFT_CTE = 'gift';
+
 export function withGift<R extends Ctes & { supporter: Cte<'id'>; adjustment: Adjustment }>(
   statement: EventStatement<R>,
   f: GiftFacts,
 ) {
   return statement.write(
-    'gift',
+    GIFT_CTE,
     (c, when) => {
       const adjustment = (
         column: 'stripe_payment_intent_id' | 'stripe_charge_id' | 'amount_refunded' | 'dispute_state',

@@ -88,11 +88,14 @@ const merged = assignments('recurring_donations', {
  * never comes back to life; snapshot fields follow the newest subscription event; dates only move
  * forward. Gives the donation's id.
  */
+/** The name of the CTE withRecurringDonation adds (withOrphansLinked leaves its row alone). */
+export const DONATION_CTE = 'donation';
+
 export function withRecurringDonation<R extends Ctes & { supporter: Cte<'id'> }>(
   statement: EventStatement<R>,
   f: RecurringFacts,
 ) {
-  return statement.write('donation', (c, when) => recurringDonationUpsert(f, c.supporter.value('id'), when), ['id']);
+  return statement.write(DONATION_CTE, (c, when) => recurringDonationUpsert(f, c.supporter.value('id'), when), ['id']);
 }
 
 /** The upsert of a recurring donation; written only when `when` holds. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { assignments, type Fragment, insertInto, raw, sql } from '../../db/sql-fragment.js';
 import type { Cte, Ctes, EventStatement } from '../event-statement.js';
+import { GIFT_CTE } from './gifts.js';
+import { DONATION_CTE } from './recurring-donations.js';
 
 export interface SupporterFacts {
   email: string;
@@ -122,21 +124,25 @@ export function withSupporter<R extends Ctes>(
 
 /**
  * Gifts and donations of this customer that arrived before any e-mail now belong to the event's
- * supporter. `touched` are the rows the statement writes itself (which take the supporter there):
- * left out here, since two CTEs must never modify the same row. Usually it finds nothing, in
- * indexes that hold only orphans (migration 2026_11_29_0600).
+ * supporter. The gift and donation the statement writes itself (withGift, withRecurringDonation,
+ * which give them the supporter there) are left out, found by their CTEs: two CTEs must never
+ * modify the same row. Add it last. Usually it finds nothing, in indexes that hold only orphans
+ * (migration 2026_11_29_0600).
  */
 export function withOrphansLinked<R extends Ctes & { supporter: Cte<'id'> }>(
   statement: EventStatement<R>,
   customerId: string,
-  touched: { gifts?: Cte<'id'>; donations?: Cte<'id'> },
 ): EventStatement<R> {
-  const untouched = (cte: Cte<'id'> | undefined) => (cte ? sql` and id not in (${cte.column('id')})` : raw(''));
+  const written: Ctes = statement.ctes;
+  const untouched = (name: string) => {
+    const cte = written[name] as Cte<'id'> | undefined;
+    return cte ? sql` and id not in (${cte.column('id')})` : raw('');
+  };
   return statement
     .write(
       'orphan_gifts',
       (c, when) => sql`update gifts set supporter_id = ${c.supporter.value('id')}
-        where stripe_customer_id = ${customerId} and supporter_id is null${untouched(touched.gifts)} and ${when}`,
+        where stripe_customer_id = ${customerId} and supporter_id is null${untouched(GIFT_CTE)} and ${when}`,
     )
     .write(
       'orphan_donations',
@@ -144,6 +150,6 @@ export function withOrphansLinked<R extends Ctes & { supporter: Cte<'id'> }>(
         c,
         when,
       ) => sql`update recurring_donations set supporter_id = ${c.supporter.value('id')}, supporter_version = null
-        where stripe_customer_id = ${customerId} and supporter_id is null${untouched(touched.donations)} and ${when}`,
+        where stripe_customer_id = ${customerId} and supporter_id is null${untouched(DONATION_CTE)} and ${when}`,
     );
 }
