@@ -31,18 +31,13 @@ export class KeyedHash {
     return digestWith(await this.key(), purpose, value);
   }
 
-  /** The same digest as a plain function, once the key is loaded: for work that must not wait. */
+  /**
+   * The same digest as a plain function, once the key is loaded: for work that must not wait. Take
+   * it before holding a connection: loading the key needs one.
+   */
   async digester(): Promise<Digest> {
     const key = await this.key();
     return (purpose, value) => digestWith(key, purpose, value);
-  }
-
-  /**
-   * Loads the key (once). Call it before holding a connection: the embedded database has only one,
-   * and a first digest inside a transaction would wait for it forever.
-   */
-  async load(): Promise<void> {
-    await this.key();
   }
 
   private key(): Promise<Buffer> {

@@ -7,12 +7,7 @@ import {
   paymentIntentMetadata,
 } from '../../src/stripe/lookups.js';
 import { defineHandler, ignored, processed } from '../handler.js';
-import {
-  giftExistsForInvoice,
-  giftExistsForPaymentIntent,
-  recurringDonationExists,
-  withAdjustmentRecorded,
-} from '../ledger/payment-adjustments.js';
+import { ledgerHolds, withAdjustmentRecorded } from '../ledger/payment-adjustments.js';
 import { type ChargeObject, chargeObject, type DisputeObject, disputeObject } from '../stripe-objects.js';
 import { isOurs, keys } from './common.js';
 
@@ -35,17 +30,25 @@ async function locate(deps: Deps, paymentIntentId: string | null, chargeId: stri
   let pi = paymentIntentId;
   if (!pi && chargeId) pi = await paymentIntentForCharge(requireKey(deps), chargeId, deps.config);
   if (!pi) return none;
-  if (await giftExistsForPaymentIntent(deps.db, pi)) return { paymentIntentId: pi, invoiceId: null, ours: true };
+  if (await ledgerHolds(deps.db, { table: 'gifts', column: 'stripe_payment_intent_id', value: pi }))
+    return { paymentIntentId: pi, invoiceId: null, ours: true };
   const stripe = requireKey(deps);
   if (isOurs(await paymentIntentMetadata(stripe, pi, deps.config))) {
     return { paymentIntentId: pi, invoiceId: null, ours: true };
   }
   const invoiceId = await invoiceForPaymentIntent(stripe, pi, deps.config);
   if (!invoiceId) return { ...none, paymentIntentId: pi };
-  if (await giftExistsForInvoice(deps.db, invoiceId)) return { paymentIntentId: pi, invoiceId, ours: true };
+  if (await ledgerHolds(deps.db, { table: 'gifts', column: 'stripe_invoice_id', value: invoiceId }))
+    return { paymentIntentId: pi, invoiceId, ours: true };
   const { subscriptionId, metadata } = await invoiceSubscription(stripe, invoiceId, deps.config);
   const ours =
-    isOurs(metadata) || (subscriptionId !== null && (await recurringDonationExists(deps.db, subscriptionId)));
+    isOurs(metadata) ||
+    (subscriptionId !== null &&
+      (await ledgerHolds(deps.db, {
+        table: 'recurring_donations',
+        column: 'stripe_subscription_id',
+        value: subscriptionId,
+      })));
   return { paymentIntentId: pi, invoiceId, ours };
 }
 

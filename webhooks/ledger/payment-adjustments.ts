@@ -63,28 +63,16 @@ export function withAdjustmentRecorded<R extends Ctes>(statement: EventStatement
     );
 }
 
-/** True when a gift with this PaymentIntent is in the ledger (so no lookup at Stripe is needed). */
-export async function giftExistsForPaymentIntent(db: Kysely<Database>, paymentIntentId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('gifts')
-    .select('id')
-    .where('stripe_payment_intent_id', '=', paymentIntentId)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/** True when a gift for this invoice is in the ledger (a recurring payment of ours). */
-export async function giftExistsForInvoice(db: Kysely<Database>, invoiceId: string): Promise<boolean> {
-  const row = await db.selectFrom('gifts').select('id').where('stripe_invoice_id', '=', invoiceId).executeTakeFirst();
-  return row !== undefined;
-}
-
-/** True when we hold this subscription as a recurring donation. */
-export async function recurringDonationExists(db: Kysely<Database>, subscriptionId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('recurring_donations')
-    .select('id')
-    .where('stripe_subscription_id', '=', subscriptionId)
-    .executeTakeFirst();
+/**
+ * Whether the ledger holds a row with this Stripe id: a gift by its PaymentIntent or invoice, or a
+ * recurring donation by its subscription (so no lookup at Stripe is needed for it).
+ */
+export async function ledgerHolds(
+  db: Kysely<Database>,
+  held:
+    | { table: 'gifts'; column: 'stripe_payment_intent_id' | 'stripe_invoice_id'; value: string }
+    | { table: 'recurring_donations'; column: 'stripe_subscription_id'; value: string },
+): Promise<boolean> {
+  const row = await db.selectFrom(held.table).select('id').where(held.column, '=', held.value).executeTakeFirst();
   return row !== undefined;
 }
