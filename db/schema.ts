@@ -109,6 +109,11 @@ export interface RecurringDonationsTable {
   campaign: string | null;
   created_at: Date;
   updated_at: Date;
+  /** Stripe's pause_collection: set while collection is paused, until `paused_until` (null: until resumed). */
+  paused: ColumnType<boolean, boolean | undefined, boolean>;
+  paused_until: Nullable<Date>;
+  /** The code a donor chose when cancelling (src/manage/actions.ts), while the cancel stands. */
+  cancel_reason: Nullable<string>;
 }
 
 export interface GiftsTable {
@@ -220,6 +225,44 @@ export interface AuditLogTable {
   created_at: Date;
 }
 
+export type ManageLinkPurpose = 'request' | 'payment_failed' | 'statement';
+export type ManageLinkStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'skipped';
+
+/** The outbox of links e-mailed to donors (migration 2026_12_06_0100): no address, only the supporter. */
+export interface ManageLinksTable {
+  id: string;
+  supporter_id: string;
+  purpose: ManageLinkPurpose;
+  stripe_invoice_id: Nullable<string>;
+  statement_year: Nullable<number>;
+  status: ManageLinkStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Nullable<Date>;
+  claimed_until: Nullable<Date>;
+  last_error: Nullable<string>;
+  /** SHA-256 of the token in the e-mail; cleared once expired. */
+  token_hash: Nullable<string>;
+  expires_at: Nullable<Date>;
+  sent_at: Nullable<Date>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type DonorAction = 'cancel' | 'resume' | 'pause' | 'amount';
+
+export interface DonorActionsTable {
+  id: string;
+  recurring_donation_id: string;
+  action: DonorAction;
+  reason: Nullable<string>;
+  pause_months: Nullable<number>;
+  old_amount: Nullable<number>;
+  new_amount: Nullable<number>;
+  currency: Nullable<string>;
+  instead_of_cancel: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Date;
+}
+
 export interface Database {
   checkout_sessions: CheckoutSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -234,6 +277,8 @@ export interface Database {
   server_secrets: ServerSecretsTable;
   staff_tokens: StaffTokensTable;
   audit_log: AuditLogTable;
+  manage_links: ManageLinksTable;
+  donor_actions: DonorActionsTable;
 }
 
 export type NewCheckoutSession = Insertable<CheckoutSessionsTable>;

@@ -9,6 +9,8 @@ export interface AppEnv {
     logger: Logger;
     /** The authenticated staff token, on /admin routes. */
     staff: TokenSummary;
+    /** The supporter a manage token is for, on /api/manage and /manage routes. */
+    supporterId: string;
     /** The CSP nonce of an HTML page (src/pages/page-security.ts). */
     nonce: string;
   };

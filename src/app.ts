@@ -13,6 +13,8 @@ import { adminSupporterRoutes } from './routes/admin-supporters.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
 import { donationOptionsRoutes } from './routes/donation-options.js';
 import { healthRoutes } from './routes/health.js';
+import { manageRoutes } from './routes/manage.js';
+import { managePageRoutes } from './routes/manage-pages.js';
 import { pageRoutes } from './routes/pages.js';
 import { reminderRoutes } from './routes/reminders.js';
 
@@ -39,7 +41,7 @@ export function createApp(deps: Deps) {
     apiCors({
       origins: [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_ORIGINS],
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Idempotency-Key'],
+      allowHeaders: ['Content-Type', 'Idempotency-Key', 'Authorization'],
       exposeHeaders: ['X-Request-Id', 'Retry-After'],
       maxAgeSeconds: 600,
     }),
@@ -56,6 +58,8 @@ export function createApp(deps: Deps) {
   app.route('/', donationOptionsRoutes(deps));
   app.route('/', checkoutSessionRoutes(deps));
   app.route('/', reminderRoutes(deps));
+  app.route('/', manageRoutes(deps));
+  app.route('/', managePageRoutes(deps));
   app.route('/', webhookRoutes(deps));
   app.route('/', adminRoutes(deps));
   app.route('/', adminSupporterRoutes(deps));

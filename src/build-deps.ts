@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { ExportSlots } from './exports/export-slots.js';
 import type { Logger } from './logger.js';
+import { LinkMailQueue } from './manage/link-mail-queue.js';
+import { sendManageLinks } from './manage/send-links.js';
 import { KeyedHash } from './privacy/keyed-hash.js';
 import { createMailer } from './reminders/mailer.js';
 import { createStripeClient } from './stripe/client.js';
@@ -18,7 +20,7 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
         timeoutMs: config.STRIPE_TIMEOUT_MS,
       })
     : undefined;
-  return {
+  const deps: Deps = {
     config,
     db: database.db,
     exportDb: database.exportDb,
@@ -37,8 +39,10 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
     copyOut: database.copyOut,
     stripe,
     mailer: createMailer(config),
+    linkMail: new LinkMailQueue(() => sendManageLinks(deps), logger),
     keyedHash: new KeyedHash(database.db, config.RATE_LIMIT_SECRET, () => clock.now()),
     clock,
     logger,
   };
+  return deps;
 }

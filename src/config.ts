@@ -163,6 +163,12 @@ const envSchema = z.object({
   REMINDER_RATE_LIMIT_PER_EMAIL: int(1, 100_000, 3),
   REMINDER_RATE_LIMIT_PER_IP: int(1, 100_000, 10),
   REMINDER_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400, 3600),
+  MANAGE_LINK_TTL_MINUTES: int(5, 1440, 60),
+  MANAGE_NOTICE_LINK_TTL_DAYS: int(1, 60, 7),
+  MANAGE_LINK_RATE_LIMIT_PER_EMAIL: int(1, 100_000, 3),
+  MANAGE_LINK_RATE_LIMIT_PER_IP: int(1, 100_000, 10),
+  MANAGE_LINK_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400, 3600),
+  STATEMENT_FOOTER: optionalString.transform((v) => v ?? ''),
   RATE_LIMIT_SECRET: optionalString.refine(
     (v) => v === undefined || v.length >= 32,
     'must be at least 32 characters (e.g. openssl rand -base64 32)',

@@ -7,6 +7,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ExportSlots } from './exports/export-slots.js';
 import type { Logger } from './logger.js';
+import type { LinkMailQueue } from './manage/link-mail-queue.js';
 import type { KeyedHash } from './privacy/keyed-hash.js';
 import type { Mailer } from './reminders/mailer.js';
 
@@ -28,6 +29,8 @@ export interface Deps {
   stripe: Stripe | undefined;
   /** Undefined when SMTP_URL is not set: reminder e-mails stay queued. */
   mailer: Mailer | undefined;
+  /** Sends manage links soon after they are queued (src/manage/send-links.ts does the sending). */
+  linkMail: LinkMailQueue;
   /** HMAC under the server's key: rate-limit counters and request fingerprints hold this, never the value. */
   keyedHash: KeyedHash;
   clock: Clock;

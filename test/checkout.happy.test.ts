@@ -134,7 +134,7 @@ describe('POST /api/checkout-sessions: happy paths', () => {
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://news.example');
     expect(allowed.headers.get('access-control-allow-methods')).toBe('GET,POST,OPTIONS');
-    expect(allowed.headers.get('access-control-allow-headers')).toBe('Content-Type,Idempotency-Key');
+    expect(allowed.headers.get('access-control-allow-headers')).toBe('Content-Type,Idempotency-Key,Authorization');
     expect(allowed.headers.get('access-control-max-age')).toBe('600');
     expect(allowed.headers.get('vary')).toBe('Origin');
     const foreign = await ctx.app.request('/api/checkout-sessions', {

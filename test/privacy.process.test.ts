@@ -155,7 +155,7 @@ describe('supporter access and erasure from the command line', () => {
   it('privacy sweep runs the retention once, for cron', { timeout: 120_000 }, async () => {
     const swept = await cli('privacy', 'sweep');
     expect(swept.stdout).toMatch(
-      /^reminder addresses erased 0, event bodies dropped 0, rate-limit counters deleted 0, idempotency records deleted 0, audit addresses cleared \d+, reader ids cleared 0, erasure guards cleared 0\n$/,
+      /^reminder addresses erased 0, event bodies dropped 0, rate-limit counters deleted 0, idempotency records deleted 0, audit addresses cleared \d+, reader ids cleared 0, erasure guards cleared 0, manage links expired 0\n$/,
     );
     expect(swept.code).toBe(0);
     const usage = await cli('supporters', 'erase');

@@ -627,7 +627,13 @@ const NOT_PERSONAL = new Set(
       'stripe_payment_intent_id stripe_charge_id stripe_invoice_id amount_refunded dispute_state updated_at',
     rate_limit_counters: 'bucket window_start expires_at count',
     recurring_donations:
-      'id supporter_id supporter_version stripe_customer_id stripe_subscription_id checkout_session_id amount currency interval status status_version snapshot_version invoice_version started_at canceled_at cancel_at_period_end current_period_end last_payment_at failed_payment_attempts campaign created_at updated_at',
+      'id supporter_id supporter_version stripe_customer_id stripe_subscription_id checkout_session_id amount currency interval status status_version snapshot_version invoice_version started_at canceled_at cancel_at_period_end current_period_end last_payment_at failed_payment_attempts campaign created_at updated_at paused paused_until cancel_reason',
+    // Links mailed to donors name the supporter, never an address (read from supporters when sent).
+    manage_links:
+      'id supporter_id purpose stripe_invoice_id statement_year status attempts next_attempt_at claimed_until last_error token_hash expires_at sent_at created_at updated_at',
+    // What donors did, by donation: no comment, no address.
+    donor_actions:
+      'id recurring_donation_id action reason pause_months old_amount new_amount currency instead_of_cancel created_at',
     reminders:
       'id kind remind_at frequency amount currency campaign consent_version consented_at status attempts next_attempt_at claimed_until last_error cancel_token_hash sent_at cancelled_at converted_at closed_at email_erased_at created_at updated_at',
     server_secrets: 'name secret created_at',

@@ -89,6 +89,12 @@ export const subscriptionObject = z.object({
   canceled_at: unix.nullable().optional(),
   ended_at: unix.nullable().optional(),
   start_date: unix.nullable().optional(),
+  /** Set while collection is paused (cleared by sending it empty). */
+  pause_collection: z.object({ resumes_at: unix.nullable().optional() }).nullable().optional(),
+  cancellation_details: z
+    .object({ comment: z.string().nullable().optional(), feedback: z.string().nullable().optional() })
+    .nullable()
+    .optional(),
   items: z.object({
     data: z
       .array(

@@ -209,7 +209,7 @@ const commands: Record<string, Command<any>> = {
         `reminder addresses erased ${r.reminderEmails}, event bodies dropped ${r.eventBodies + r.processedEventBodies}, ` +
           `rate-limit counters deleted ${r.rateLimitCounters}, idempotency records deleted ${r.idempotencyRecords}, ` +
           `audit addresses cleared ${r.auditAddresses}, reader ids cleared ${r.readerIds}, ` +
-          `erasure guards cleared ${r.erasureGuards}`,
+          `erasure guards cleared ${r.erasureGuards}, manage links expired ${r.manageLinks}`,
       );
       return 0;
     },

@@ -51,6 +51,15 @@ summary{cursor:pointer;font-weight:650;color:#0b3d91}
 .notice:empty{display:none}
 .alert{background:#fce8e6;border:1px solid #b3261e;border-radius:.5rem;padding:.75rem}
 .alert:empty{display:none}
+.card{border:1px solid #ccc;border-radius:.5rem;padding:1rem;margin:1rem 0}
+.card h2{font-size:1.2rem;margin:0 0 .25rem}
+h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.75rem}
+.actions form{margin:0}
+table{width:100%;border-collapse:collapse;font-size:.95rem}
+th,td{text-align:left;padding:.4rem .25rem;border-bottom:1px solid #ddd;vertical-align:top}
+tfoot th,tfoot td{font-weight:700;border-bottom:0}
+@media print{.no-print,button{display:none!important}body{padding:0}main{max-width:none}a{color:inherit;text-decoration:none}}
 `;
 
 /** The one page frame: no external fonts, CDNs or scripts; readable on a phone; one nonce. */

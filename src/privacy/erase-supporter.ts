@@ -134,6 +134,17 @@ export async function eraseSupporter(
         .where('id', '=', s.id)
         .execute();
     }
+    // Their manage links stop working and nothing queued for them is sent.
+    if (p.supporters.length > 0) {
+      await trx
+        .deleteFrom('manage_links')
+        .where(
+          'supporter_id',
+          'in',
+          p.supporters.map((s) => s.id),
+        )
+        .execute();
+    }
     const reminders = await trx
       .updateTable('reminders')
       .set({

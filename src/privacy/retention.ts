@@ -23,6 +23,8 @@ export interface RetentionResult {
   readerIds: number;
   /** Keyed hashes of erased supporters' e-mails, after ERASURE_GUARD_DAYS. */
   erasureGuards: number;
+  /** Manage links past their lifetime: a requested one goes, a mailed notice keeps its row without the token. */
+  manageLinks: number;
 }
 
 const DAY = 86_400_000;
@@ -49,6 +51,7 @@ export async function applyRetention(
     auditAddresses: await clearAuditAddresses(db, ago(config.AUDIT_IP_RETENTION_DAYS * DAY)),
     readerIds: await clearReaderIds(db, ago(config.READER_ID_RETENTION_DAYS * DAY)),
     erasureGuards: await clearErasureGuards(db, ago(config.ERASURE_GUARD_DAYS * DAY)),
+    manageLinks: await expireManageLinks(db, now),
   };
 }
 
@@ -158,4 +161,29 @@ async function clearErasureGuards(db: Kysely<Database>, erasedBefore: Date): Pro
     .where('erased_at', '<', erasedBefore)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * A link past its lifetime is of no use: a requested one is deleted (when someone asked for a link
+ * is itself worth not keeping), a notice (failed payment, statement) keeps its row, which is what
+ * stops a second mail for the same invoice or year, without its token's hash.
+ */
+async function expireManageLinks(db: Kysely<Database>, now: Date): Promise<number> {
+  const deleted = await db
+    .deleteFrom('manage_links')
+    .where('purpose', '=', 'request')
+    .where((eb) =>
+      eb.or([
+        eb('expires_at', '<=', now),
+        eb.and([eb('status', 'in', ['skipped', 'failed']), eb('token_hash', 'is', null)]),
+      ]),
+    )
+    .executeTakeFirst();
+  const cleared = await db
+    .updateTable('manage_links')
+    .set({ token_hash: null, updated_at: now })
+    .where('token_hash', 'is not', null)
+    .where('expires_at', '<=', now)
+    .executeTakeFirst();
+  return Number(deleted.numDeletedRows) + Number(cleared.numUpdatedRows);
 }

@@ -20,7 +20,7 @@ export interface Limit {
  * donor's own attempts by naming their address.
  */
 export function clientLimits(
-  name: 'checkout' | 'reminder',
+  name: 'checkout' | 'reminder' | 'manage',
   client: { ip: string; email: string | undefined },
   o: { perIp: number; perEmail: number; windowSeconds: number },
 ): Limit[] {

@@ -34,3 +34,7 @@ export function createMailer(config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'SM
     },
   };
 }
+
+/** SMTP errors often quote the recipient; keep addresses out of the database and the logs. */
+export const withoutAddresses = (message: string) =>
+  message.replace(/[^\s<>"']+@[^\s<>"']+/g, '[address]').slice(0, 500);

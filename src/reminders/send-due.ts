@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { errorFields } from '../logger.js';
+import { type LinkSweepResult, sendManageLinks } from '../manage/send-links.js';
 import { applyRetention, type RetentionResult } from '../privacy/retention.js';
+import { withoutAddresses } from './mailer.js';
 import { reminderEmail } from './reminder-email.js';
 import {
   claimDueReminders,
@@ -23,13 +25,12 @@ export interface SweepResult {
   retention: RetentionResult;
   /** False without SMTP_URL: due reminders stay queued. */
   mailEnabled: boolean;
+  /** Manage links sent by the same sweep (src/manage/send-links.ts). */
+  links: LinkSweepResult;
 }
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const MAX_BATCHES = 20;
-
-/** SMTP errors often quote the recipient; keep addresses out of the database and the logs. */
-const withoutAddresses = (message: string) => message.replace(/[^\s<>"']+@[^\s<>"']+/g, '[address]').slice(0, 500);
 
 /**
  * One sweep: sends due reminders (each exactly once, also with several sweepers at the same
@@ -54,7 +55,9 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
       auditAddresses: 0,
       readerIds: 0,
       erasureGuards: 0,
+      manageLinks: 0,
     },
+    links: { sent: 0, retried: 0, failed: 0, skipped: 0, interrupted: 0 },
     mailEnabled: Boolean(mailer),
   };
   const now = clock.now();
@@ -94,6 +97,7 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
       if (claimed.length < config.REMINDER_BATCH_SIZE) break;
     }
   }
+  result.links = await sendManageLinks(deps);
   result.retention = await applyRetention(deps);
   result.erased = result.retention.reminderEmails;
   const { rateLimitCounters: _, ...kept } = result.retention;

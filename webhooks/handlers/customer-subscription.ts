@@ -1,4 +1,5 @@
 import { type Fragment, sql } from '../../db/sql-fragment.js';
+import { cancelReasonOf } from '../../src/manage/cancel-reasons.js';
 import { defineHandler, ignored, processed } from '../handler.js';
 import { eventVersion } from '../ledger/event-version.js';
 import {
@@ -36,6 +37,10 @@ function snapshotFacts(s: SubscriptionObject, o: { created: number; sourceId: st
       cancelAtPeriodEnd: s.cancel_at_period_end,
       canceledAt: toDate(s.canceled_at),
       startedAt: toDate(s.start_date),
+      paused: Boolean(s.pause_collection),
+      pausedUntil: toDate(s.pause_collection?.resumes_at),
+      // A reason stands while the donation is being cancelled; a resumed one has none.
+      cancelReason: s.cancel_at_period_end || s.status === 'canceled' ? cancelReasonOf(s.cancellation_details) : null,
     },
     currentPeriodEnd: toDate(item.current_period_end),
     now: o.now,

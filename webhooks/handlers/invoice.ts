@@ -2,6 +2,7 @@ import { sql } from '../../db/sql-fragment.js';
 import { defineHandler, type EffectContext, ignored, processed } from '../handler.js';
 import { eventVersion } from '../ledger/event-version.js';
 import { withAdjustment, withGift } from '../ledger/gifts.js';
+import { withPaymentFailedNotice } from '../ledger/payment-failed-notice.js';
 import {
   donationFallback,
   knownRecurringDonationQuery,
@@ -148,6 +149,8 @@ export const invoicePaymentFailed = defineHandler<InvoiceObject, undefined, { id
       },
       invoice: { version: eventVersion(event.created, event.id), failedAttempts: i.attempt_count },
     });
-    return processed(withOrphansOf(statement, i.customer_email, i.customer));
+    // A renewal that failed tells the donor how to fix it; a first payment fails in front of them, at checkout.
+    const noticed = first ? statement : withPaymentFailedNotice(statement, i.id, ctx.now);
+    return processed(withOrphansOf(noticed, i.customer_email, i.customer));
   },
 });

@@ -14,6 +14,11 @@ export interface SubscriptionSnapshot {
   cancelAtPeriodEnd: boolean;
   canceledAt: Date | null;
   startedAt: Date | null;
+  /** Stripe's pause_collection: paused, and until when (null: until resumed). */
+  paused: boolean;
+  pausedUntil: Date | null;
+  /** The donor's reason while a cancel stands (src/manage/cancel-reasons.ts), else null. */
+  cancelReason: string | null;
 }
 
 export interface RecurringFacts {
@@ -63,6 +68,9 @@ const merged = assignments('recurring_donations', {
   cancel_at_period_end: raw(
     `case when ${snapshotWins} then ${ex('cancel_at_period_end')} else ${cur('cancel_at_period_end')} end`,
   ),
+  paused: raw(`case when ${snapshotWins} then ${ex('paused')} else ${cur('paused')} end`),
+  paused_until: raw(`case when ${snapshotWins} then ${ex('paused_until')} else ${cur('paused_until')} end`),
+  cancel_reason: raw(`case when ${snapshotWins} then ${ex('cancel_reason')} else ${cur('cancel_reason')} end`),
   snapshot_version: raw(`greatest(${cur('snapshot_version')}, ${ex('snapshot_version')})`),
   failed_payment_attempts: raw(
     `case when ${ex('invoice_version')} is not null and (${cur('invoice_version')} is null or ${ex('invoice_version')} > ${cur('invoice_version')}) then ${ex('failed_payment_attempts')} else ${cur('failed_payment_attempts')} end`,
@@ -120,6 +128,9 @@ export function recurringDonationUpsert(f: RecurringFacts, supporterId: Fragment
       started_at: f.snapshot?.startedAt ?? f.fill?.startedAt ?? null,
       canceled_at: f.snapshot?.canceledAt ?? null,
       cancel_at_period_end: f.snapshot?.cancelAtPeriodEnd ?? false,
+      paused: f.snapshot?.paused ?? false,
+      paused_until: f.snapshot?.pausedUntil ?? null,
+      cancel_reason: f.snapshot?.cancelReason ?? null,
       current_period_end: f.currentPeriodEnd ?? null,
       last_payment_at: f.lastPaymentAt ?? null,
       failed_payment_attempts: f.invoice?.failedAttempts ?? 0,

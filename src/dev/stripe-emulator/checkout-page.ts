@@ -1,6 +1,6 @@
 // DEVELOPMENT TOOL: the emulator's stand-in for Stripe's hosted checkout page.
 
-const escapeHtml = (s: unknown) =>
+export const escapeHtml = (s: unknown) =>
   String(s ?? '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -18,7 +18,7 @@ function amountText(session: Record<string, any>): string {
   return interval ? `${money} every ${interval}` : money;
 }
 
-const frame = (title: string, body: string) => `<!doctype html>
+export const frame = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>

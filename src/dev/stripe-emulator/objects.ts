@@ -37,6 +37,7 @@ export function subscriptionObject(o: {
   metadata: Json;
   now: number;
   periodEnd: number;
+  paymentMethod?: string | null;
 }): Json {
   return {
     id: o.id,
@@ -50,6 +51,8 @@ export function subscriptionObject(o: {
     ended_at: null,
     cancellation_details: { comment: null, feedback: null, reason: null },
     collection_method: 'charge_automatically',
+    default_payment_method: o.paymentMethod ?? null,
+    pause_collection: null,
     created: o.now,
     start_date: o.now,
     livemode: false,
@@ -71,6 +74,7 @@ export function subscriptionObject(o: {
             id: stripeId('price'),
             object: 'price',
             currency: o.currency,
+            product: stripeId('prod'),
             unit_amount: o.amount,
             unit_amount_decimal: String(o.amount),
             recurring: { interval: o.interval, interval_count: 1, usage_type: 'licensed' },
@@ -130,5 +134,20 @@ export function firstInvoiceObject(o: {
         },
       ],
     },
+  };
+}
+
+/** A card PaymentMethod as the API answers it (brand and last four digits are all a donor sees). */
+export function cardPaymentMethod(o: { customer: string; brand: string; last4: string; now: number }): Json {
+  return {
+    id: stripeId('pm'),
+    object: 'payment_method',
+    type: 'card',
+    customer: o.customer,
+    created: o.now,
+    livemode: false,
+    billing_details: { address: null, email: null, name: null, phone: null },
+    card: { brand: o.brand, last4: o.last4, exp_month: 12, exp_year: 2030, funding: 'credit', country: 'US' },
+    metadata: {},
   };
 }

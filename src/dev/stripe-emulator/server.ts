@@ -5,7 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkoutPage, resultPage } from './checkout-page.js';
 import { decodeStripeForm } from './form-decode.js';
-import { event, firstInvoiceObject, signature, stripeId, subscriptionObject } from './objects.js';
+import { cardPaymentMethod, event, firstInvoiceObject, signature, stripeId, subscriptionObject } from './objects.js';
+import { portalPage, testCardBrand } from './portal-page.js';
+import { applySubscriptionUpdate } from './subscription-update.js';
 
 export interface RecordedRequest {
   method: string;
@@ -56,6 +58,13 @@ export class StripeEmulator {
   /** PaymentIntents and invoices by id, as GET returns them: made by "Pay", or put here by a test. */
   readonly paymentIntents = new Map<string, Json>();
   readonly invoices = new Map<string, Json>();
+  /** Card PaymentMethods by id: made by "Pay" and the portal's "Update card". */
+  readonly paymentMethods = new Map<string, Json>();
+  /** Billing Portal sessions by id. */
+  readonly portalSessions = new Map<string, Json>();
+  /** Events made while deliveries are held (holdDeliveries), for a test to deliver in its own order. */
+  readonly held: Json[] = [];
+  #holding = false;
   readonly #faults: Fault[] = [];
   readonly #idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   #server: Server | undefined;
@@ -66,6 +75,17 @@ export class StripeEmulator {
   /** Points "Pay" at a service that started after the emulator (it needed the emulator's URL first). */
   setWebhook(webhook: { url: string; secret: string }): void {
     this.options.webhook = webhook;
+  }
+
+  /** From now on, events are kept in `held` instead of sent; `releaseHeld` sends them. */
+  holdDeliveries(hold = true): void {
+    this.#holding = hold;
+  }
+
+  /** Sends the held events, in order, and stops holding. */
+  async releaseHeld(): Promise<void> {
+    this.#holding = false;
+    for (const e of this.held.splice(0)) await this.#deliver(e);
   }
 
   /** The next `count` requests fail as described (each after its delay). */
@@ -120,6 +140,11 @@ export class StripeEmulator {
     const page = /^\/c\/pay\/(cs_\w+)$/.exec(url.pathname);
     if (page) {
       await this.#checkoutPage(page[1]!, method, raw, res);
+      return;
+    }
+    const portal = /^\/p\/session\/(bps_\w+)$/.exec(url.pathname);
+    if (portal) {
+      this.#portalPage(portal[1]!, method, raw, res);
       return;
     }
 
@@ -212,8 +237,13 @@ export class StripeEmulator {
     }
     const subscriptionMatch = /^\/v1\/subscriptions\/(\w+)$/.exec(path);
     const subscription = subscriptionMatch && this.subscriptions.get(subscriptionMatch[1]!);
-    if (subscription && method === 'GET') return [200, subscription];
+    if (subscription && method === 'GET') return [200, this.#expanded(subscription, params.expand)];
     if (subscription && method === 'DELETE') return [200, this.#cancelSubscription(subscription)];
+    if (subscription && method === 'POST') return this.#updateSubscription(subscription, params);
+    const paymentMethodMatch = /^\/v1\/payment_methods\/(\w+)$/.exec(path);
+    const paymentMethod = paymentMethodMatch && this.paymentMethods.get(paymentMethodMatch[1]!);
+    if (paymentMethod && method === 'GET') return [200, paymentMethod];
+    if (method === 'POST' && path === '/v1/billing_portal/sessions') return this.#createPortalSession(params);
     const retrieved = /^\/v1\/(payment_intents|invoices)\/(\w+)$/.exec(path);
     const found = retrieved && (retrieved[1] === 'invoices' ? this.invoices : this.paymentIntents).get(retrieved[2]!);
     if (found && method === 'GET') return [200, found];
@@ -240,6 +270,94 @@ export class StripeEmulator {
       404,
       { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such resource: ${path}` } },
     ];
+  }
+
+  /** `expand[]=default_payment_method` replaces the id with the object, as Stripe does. */
+  #expanded(sub: Json, expand: unknown): Json {
+    const fields = Array.isArray(expand) ? expand : [];
+    if (!fields.includes('default_payment_method') || !sub.default_payment_method) return sub;
+    return { ...sub, default_payment_method: this.paymentMethods.get(sub.default_payment_method) ?? null };
+  }
+
+  /** POST /v1/subscriptions/:id: answers the updated subscription, then sends customer.subscription.updated. */
+  #updateSubscription(sub: Json, params: Record<string, unknown>): [number, unknown] {
+    const now = Math.floor(Date.now() / 1000);
+    const { expand, ...changes } = params;
+    const result = applySubscriptionUpdate(sub, changes, now);
+    if ('error' in result) return [result.status, { error: result.error }];
+    if (Object.keys(result.previous).length > 0) this.#sendUpdated(sub, result.previous, now);
+    return [200, this.#expanded(sub, expand)];
+  }
+
+  #sendUpdated(sub: Json, previous: Json, now: number): void {
+    const e = event('customer.subscription.updated', structuredClone(sub), now);
+    (e.data as Json).previous_attributes = previous;
+    setImmediate(() => void this.#deliver(e).catch(() => {}));
+  }
+
+  #createPortalSession(p: Record<string, unknown>): [number, unknown] {
+    const customer = typeof p.customer === 'string' ? this.customers.get(p.customer) : undefined;
+    if (!customer) {
+      return [
+        400,
+        {
+          error: {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            param: 'customer',
+            message: `No such customer: '${String(p.customer)}'`,
+          },
+        },
+      ];
+    }
+    const flow = p.flow_data as Json | undefined;
+    const sessionId = id('bps');
+    const session = {
+      id: sessionId,
+      object: 'billing_portal.session',
+      customer: customer.id,
+      return_url: p.return_url ?? null,
+      flow: flow ? { type: flow.type, after_completion: { type: 'portal_homepage' } } : null,
+      locale: p.locale ?? null,
+      configuration: p.configuration ?? 'bpc_emulator_default',
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      url: `${this.url}/p/session/${sessionId}`,
+    };
+    this.portalSessions.set(sessionId, session);
+    return [200, session];
+  }
+
+  /** The test portal: "Update card" makes a new card the customer's and its subscriptions' default. */
+  #portalPage(sessionId: string, method: string, raw: string, res: ServerResponse): null {
+    const session = this.portalSessions.get(sessionId);
+    const html = (status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
+      res.end(body);
+      return null;
+    };
+    if (!session) return html(404, resultPage('No such portal session', 'This test portal session does not exist.'));
+    const customerId = String(session.customer);
+    const subs = [...this.subscriptions.values()].filter((s) => s.customer === customerId && s.status !== 'canceled');
+    const currentId = subs[0]?.default_payment_method;
+    const current = currentId ? this.paymentMethods.get(currentId)?.card : undefined;
+    if (method === 'GET') return html(200, portalPage(current ?? null));
+    const form = new URLSearchParams(raw);
+    const back = { location: String(session.return_url) };
+    if (form.get('action') !== 'update') return html(303, '', back);
+    const digits = (form.get('card') ?? '').replace(/\D/g, '');
+    if (digits.length < 12) return html(400, portalPage(current ?? null, 'Enter a test card number.'));
+    const now = Math.floor(Date.now() / 1000);
+    const pm = cardPaymentMethod({ customer: customerId, brand: testCardBrand(digits), last4: digits.slice(-4), now });
+    this.paymentMethods.set(String(pm.id), pm);
+    const customer = this.customers.get(customerId);
+    if (customer) customer.invoice_settings = { ...customer.invoice_settings, default_payment_method: pm.id };
+    for (const sub of subs) {
+      const previous = { default_payment_method: sub.default_payment_method ?? null };
+      sub.default_payment_method = pm.id;
+      this.#sendUpdated(sub, previous, now);
+    }
+    return html(303, '', back);
   }
 
   /** Cancels now, as DELETE /v1/subscriptions/:id does, and sends customer.subscription.deleted. */
@@ -299,7 +417,10 @@ export class StripeEmulator {
       const amount = Number(price.unit_amount);
       const currency = String(price.currency);
       session.subscription = subscription;
+      const card = cardPaymentMethod({ customer, brand: 'visa', last4: '4242', now });
+      this.paymentMethods.set(String(card.id), card);
       const created = subscriptionObject({
+        paymentMethod: String(card.id),
         id: subscription,
         customer,
         amount,
@@ -345,6 +466,10 @@ export class StripeEmulator {
   }
 
   async #deliver(e: Json): Promise<void> {
+    if (this.#holding) {
+      this.held.push(e);
+      return;
+    }
     const hook = this.options.webhook;
     if (!hook) return;
     const payload = JSON.stringify(e);
