@@ -90,6 +90,10 @@ export async function createTestContext(env: Record<string, string | undefined> 
       stripe.customers.clear();
       stripe.paymentIntents.clear();
       stripe.invoices.clear();
+      stripe.paymentMethods.clear();
+      stripe.portalSessions.clear();
+      stripe.holdDeliveries(false);
+      stripe.held.length = 0;
       stripe.clearFaults();
       logs.length = 0;
       clock.set(TEST_NOW);
