@@ -379,17 +379,20 @@ describe('GET /admin/exports/supporters.csv and reminders.csv', () => {
         current_period_end: null,
         last_payment_at: null,
         campaign: null,
+        cancel_reason: 'too_expensive',
+        paused: true,
+        paused_until: at('2026-05-02T10:00:00Z'),
         created_at: at('2026-03-02T10:00:00Z'),
         updated_at: at('2026-03-02T10:00:00Z'),
       })
       .execute();
     const text = await (await get('/admin/exports/supporters.csv')).text();
     expect(text).toBe(
-      'supporter_id,email,name,currency,gifts_count,lifetime_amount,first_gift_at,last_gift_at,recurring_status,recurring_frequency,recurring_amount,stripe_customer_id,created_at\r\n' +
-        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",JPY,1,500,2026-03-02 10:00:00+00,2026-03-02 10:00:00+00,active,monthly,500,cus_a cus_b,2026-01-01 00:00:00+00\r\n` +
-        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",USD,1,5.00,2026-03-01 10:00:00+00,2026-03-01 10:00:00+00,,,,cus_a cus_b,2026-01-01 00:00:00+00\r\n` +
-        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",KWD,1,3.750,2026-03-03 10:00:00+00,2026-03-03 10:00:00+00,,,,,2026-02-01 00:00:00+00\r\n` +
-        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",USD,1,0.00,2026-03-04 10:00:00+00,2026-03-04 10:00:00+00,,,,,2026-02-01 00:00:00+00\r\n`,
+      'supporter_id,email,name,currency,gifts_count,lifetime_amount,first_gift_at,last_gift_at,recurring_status,recurring_frequency,recurring_amount,cancel_reason,paused_until,stripe_customer_id,created_at\r\n' +
+        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",JPY,1,500,2026-03-02 10:00:00+00,2026-03-02 10:00:00+00,active,monthly,500,too_expensive,2026-05-02 10:00:00+00,cus_a cus_b,2026-01-01 00:00:00+00\r\n` +
+        `${S1},"ann@example.org","Smith, Ann ""Annie""\nLondon",USD,1,5.00,2026-03-01 10:00:00+00,2026-03-01 10:00:00+00,,,,,,cus_a cus_b,2026-01-01 00:00:00+00\r\n` +
+        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",KWD,1,3.750,2026-03-03 10:00:00+00,2026-03-03 10:00:00+00,,,,,,,2026-02-01 00:00:00+00\r\n` +
+        `${S2},"'=cmd@example.org","'=HYPERLINK(""http://evil.example"",""click"")",USD,1,0.00,2026-03-04 10:00:00+00,2026-03-04 10:00:00+00,,,,,,,2026-02-01 00:00:00+00\r\n`,
     );
     const ids = async (q: string) =>
       parseCsv(await (await get(`/admin/exports/supporters.csv?${q}`)).text())

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sendManageLinks } from '../src/manage/send-links.js';
+import { sendStatements } from '../src/manage/statements.js';
 import { bearer, eventsSettled, give, linkIn, serveWebhooks, tokenFor } from './support/donor.js';
 import { createTestContext, postJson, TEST_PUBLIC_URL, type TestContext } from './support/harness.js';
+import { refundedRenewal } from './support/histories.js';
 import type { Served } from './support/http-server.js';
+import { deliverAll } from './support/ledger.js';
 import { TestSmtpServer } from './support/smtp.js';
-import { staffToken } from './support/staff.js';
+import { parseCsv, staffToken } from './support/staff.js';
 import { deliver, event, invoice } from './support/stripe-events.js';
 
 let ctx: TestContext;
@@ -476,5 +479,117 @@ describe('a failed renewal', () => {
     await ctx.deps.linkMail.idle();
     await sendManageLinks(ctx.deps);
     expect(smtp.received).toEqual([]);
+  });
+});
+
+describe('finance sees what donors did', () => {
+  it('the summary counts cancellations by reason, pauses, amount changes and offers taken; supporters.csv shows reason and pause', async () => {
+    await give(ctx, { email: 'a@example.org', amount: 1000 });
+    await give(ctx, { email: 'b@example.org', amount: 1000 });
+    const a = await tokenFor(ctx, 'a@example.org');
+    const b = await tokenFor(ctx, 'b@example.org');
+    const da = (await onlyDonation(a)).id;
+    const db = (await onlyDonation(b)).id;
+    await postJson(ctx.app, `/api/manage/recurring/${da}/amount`, { amount: 500, insteadOfCancel: true }, bearer(a));
+    await postJson(ctx.app, `/api/manage/recurring/${da}/amount`, { amount: 1500 }, bearer(a));
+    await postJson(ctx.app, `/api/manage/recurring/${da}/cancel`, { reason: 'coverage' }, bearer(a));
+    await postJson(ctx.app, `/api/manage/recurring/${db}/pause`, { months: 1, insteadOfCancel: true }, bearer(b));
+    await postJson(ctx.app, `/api/manage/recurring/${db}/cancel`, {}, bearer(b));
+    await postJson(ctx.app, `/api/manage/recurring/${db}/resume`, {}, bearer(b));
+    await postJson(ctx.app, `/api/manage/recurring/${db}/pause`, { months: 2 }, bearer(b));
+    const finance = await staffToken(ctx, 'finance');
+    const summary = (await (await get('/admin/summary', { authorization: `Bearer ${finance}` })).json()) as any;
+    expect(summary.donorActions).toEqual({
+      cancellations: {
+        total: 2,
+        byReason: { too_expensive: 0, other_cause: 0, coverage: 1, one_off_enough: 0, other: 1 },
+      },
+      resumed: 1,
+      pauses: 2,
+      amountChanges: { up: 1, down: 1 },
+      savedByOffer: { total: 2, paused: 1, lowered: 1 },
+    });
+    const tomorrow = new Date(ctx.clock.now().getTime() + 86_400_000).toISOString().slice(0, 10);
+    const later = (await (
+      await get(`/admin/summary?from=${tomorrow}`, { authorization: `Bearer ${finance}` })
+    ).json()) as any;
+    expect(later.donorActions.cancellations.total).toBe(0);
+    const csv = parseCsv(
+      await (await get('/admin/exports/supporters.csv', { authorization: `Bearer ${finance}` })).text(),
+    );
+    const header = csv[0]!;
+    const rows = csv.slice(1).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+    const byEmail = new Map(rows.map((r) => [r.email, r]));
+    expect(byEmail.get('a@example.org')).toMatchObject({
+      cancel_reason: 'coverage',
+      paused_until: '',
+      recurring_amount: '15.00',
+    });
+    const pausedRow = await ctx.database.db
+      .selectFrom('recurring_donations')
+      .select('paused_until')
+      .where('id', '=', db)
+      .executeTakeFirstOrThrow();
+    expect(byEmail.get('b@example.org')).toMatchObject({ cancel_reason: '' });
+    expect(byEmail.get('b@example.org')!.paused_until).toBe(
+      pausedRow.paused_until!.toISOString().replace('T', ' ').replace('.000Z', '+00'),
+    );
+  });
+});
+
+describe('statements', () => {
+  it("a year's statement totals equal the gifts export for that supporter and year", async () => {
+    const t = Date.UTC(2025, 11, 20) / 1000;
+    ctx.clock.set(new Date(t * 1000));
+    const history = refundedRenewal(7, t);
+    history.arrange?.(ctx.stripe);
+    await deliverAll(ctx.app, history.events, t);
+    ctx.clock.set(new Date((t + 120 * 86_400) * 1000));
+    const email = (await ctx.database.db.selectFrom('supporters').select('email').executeTakeFirstOrThrow()).email!;
+    const token = await tokenFor(ctx, email);
+    const finance = await staffToken(ctx, 'finance');
+    const csv = parseCsv(await (await get('/admin/exports/gifts.csv', { authorization: `Bearer ${finance}` })).text());
+    const header = csv[0]!;
+    const gifts = csv.slice(1).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]!])));
+    const minor = (v: string) => Math.round(Number(v) * 100);
+    for (const year of [2025, 2026]) {
+      const res = await get(`/api/manage/statement?year=${year}`, bearer(token));
+      expect(res.status).toBe(200);
+      const statement = (await res.json()) as any;
+      const counted = gifts.filter(
+        (g) => g.paid_at.startsWith(String(year)) && !['failed', 'pending'].includes(g.status),
+      );
+      expect(counted.length, String(year)).toBeGreaterThan(0);
+      const net = counted.reduce(
+        (sum, g) => sum + (g.status === 'dispute_lost' ? 0 : minor(g.amount) - minor(g.refunded_amount)),
+        0,
+      );
+      expect(statement.totals).toEqual([
+        {
+          currency: 'usd',
+          amount: counted.reduce((sum, g) => sum + minor(g.amount), 0),
+          refundedAmount: counted.reduce((sum, g) => sum + minor(g.refunded_amount), 0),
+          netAmount: net,
+          count: counted.length,
+        },
+      ]);
+    }
+    const bad = await get('/api/manage/statement?year=twenty', bearer(token));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error.field).toBe('year');
+  });
+
+  it('statements send mails each supporter who gave that year once, however often it runs', async () => {
+    await give(ctx, { email: 'a@example.org' });
+    await give(ctx, { email: 'b@example.org', frequency: 'once' });
+    const year = new Date().getUTCFullYear();
+    const first = await sendStatements(ctx.deps, year);
+    expect(first).toMatchObject({ queued: 2, sent: 2, failed: 0 });
+    const again = await sendStatements(ctx.deps, year);
+    expect(again).toMatchObject({ queued: 0, sent: 0 });
+    expect(smtp.received.map((m) => m.to[0]).sort()).toEqual(['a@example.org', 'b@example.org']);
+    const link = linkIn(smtp.received[0]!.parsed.text ?? '', TEST_PUBLIC_URL);
+    expect(link.searchParams.get('statement')).toBe(String(year));
+    expect((await sendStatements(ctx.deps, year - 5)).queued).toBe(0);
   });
 });

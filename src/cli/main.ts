@@ -9,6 +9,7 @@ import { loadConfig } from '../config.js';
 import { openConfiguredDatabase } from '../database.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../logger.js';
+import { sendStatements } from '../manage/statements.js';
 import { ErasureRaced, RecurringActive } from '../privacy/erase-supporter.js';
 import { accessRequest, erasureRequest, LOOKUP_EMAIL } from '../privacy/requests.js';
 import { applyRetention } from '../privacy/retention.js';
@@ -24,6 +25,8 @@ commands:
   webhooks replay [--since ISO] [--id evt_...]
                                            re-process stored events that failed (all, since a time, or one)
   reminders send-due                       one sweep (for cron): send due reminder e-mails, then privacy sweep
+  statements send --year YYYY              e-mail every supporter who gave that year a link to their statement,
+                                           once (a re-run sends nothing twice)
   privacy sweep                            delete what is past its retention (docs/privacy.md), once (for cron)
   supporters show --email EMAIL            everything held about that person, as JSON (GDPR access request);
                                            --email - reads the address from standard input
@@ -56,6 +59,13 @@ function parseReplay(args: string[]) {
   if (values.id !== undefined && !values.id.startsWith('evt_'))
     throw new UsageError('--id must be an event id (evt_...)');
   return { ...(since ? { since } : {}), ...(values.id ? { id: values.id } : {}) };
+}
+
+function parseStatements(args: string[]) {
+  const { values } = parseArgs({ args, options: { year: { type: 'string' } } });
+  const year = Number(values.year);
+  if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new UsageError('statements send needs --year YYYY');
+  return year;
 }
 
 function parseTokenCreate(args: string[]) {
@@ -196,6 +206,17 @@ const commands: Record<string, Command<any>> = {
       out(
         `sent ${r.sent}, retrying ${r.retried}, failed ${r.failed}, interrupted ${r.interrupted}, addresses erased ${r.erased}`,
       );
+      deps!.mailer?.close();
+      return r.failed > 0 ? 1 : 0;
+    },
+  },
+  'statements send': {
+    database: true,
+    parse: parseStatements,
+    async run(year: number, deps) {
+      const r = await sendStatements(deps!, year);
+      if (!r.mailEnabled) out('SMTP_URL is not set: the statement e-mails stay queued for the server to send');
+      out(`statements ${year}: queued ${r.queued}, sent ${r.sent}, failed ${r.failed}, skipped ${r.skipped}`);
       deps!.mailer?.close();
       return r.failed > 0 ? 1 : 0;
     },

@@ -32,6 +32,8 @@ export function supportersCopyQuery(f: ExportFilters, currencies: readonly strin
     'r.status',
     frequencyOf('r.interval'),
     money('r.amount', 'c'),
+    'r.cancel_reason',
+    time('case when r.paused then r.paused_until end'),
     `nullif(array_to_string(s.stripe_customer_ids, ' '), '')`,
     time('s.created_at'),
   ];
@@ -47,7 +49,8 @@ export function supportersCopyQuery(f: ExportFilters, currencies: readonly strin
                bool_or(frequency = 'annual') as annual
         from gifts where supporter_id is not null group by supporter_id, currency),
       r as (
-        select distinct on (supporter_id, currency) supporter_id, currency, status, interval, amount
+        select distinct on (supporter_id, currency) supporter_id, currency, status, interval, amount,
+          cancel_reason, paused, paused_until
         from recurring_donations where supporter_id is not null and currency is not null
         order by supporter_id, currency, (status in ('canceled', 'incomplete_expired')), started_at desc nulls last,
                  created_at desc, id),

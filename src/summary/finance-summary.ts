@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { CANCEL_REASONS, type CancelReason } from '../manage/cancel-reasons.js';
 
 export interface SummaryRange {
   from?: Date | undefined;
@@ -33,6 +34,17 @@ export interface FinanceSummary {
   generatedAt: string;
   currencies: CurrencySummary[];
   reminders: { open: number; created: number; sent: number; converted: number; cancelled: number };
+  /** What donors did on /manage in the range (src/manage/actions.ts). */
+  donorActions: DonorActionsSummary;
+}
+
+export interface DonorActionsSummary {
+  cancellations: { total: number; byReason: Record<CancelReason, number> };
+  resumed: number;
+  pauses: number;
+  amountChanges: { up: number; down: number };
+  /** Paused or lowered from the cancel page's offer, instead of cancelling. */
+  savedByOffer: { total: number; paused: number; lowered: number };
 }
 
 const LIVE = ['active', 'trialing'];
@@ -106,6 +118,21 @@ export async function financeSummary(
       count(*) filter (where ${within('cancelled_at', range.from, range.to)}) as cancelled
     from reminders`.execute(db);
 
+  const actions = await sql<Record<string, unknown>>`
+    select count(*) filter (where action = 'cancel') as cancellations,
+      ${sql.join(
+        CANCEL_REASONS.map(
+          (r) => sql`count(*) filter (where action = 'cancel' and reason = ${r}) as ${sql.ref(`reason_${r}`)}`,
+        ),
+      )},
+      count(*) filter (where action = 'resume') as resumed,
+      count(*) filter (where action = 'pause') as pauses,
+      count(*) filter (where action = 'amount' and new_amount > old_amount) as up,
+      count(*) filter (where action = 'amount' and new_amount < old_amount) as down,
+      count(*) filter (where action = 'pause' and instead_of_cancel) as saved_paused,
+      count(*) filter (where action = 'amount' and instead_of_cancel) as saved_lowered
+    from donor_actions where ${within('created_at', range.from, range.to)}`.execute(db);
+
   const byCurrency = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [String(r.currency), r]));
   const moneyRows = byCurrency(money.rows);
   const recurringRows = byCurrency(recurring.rows);
@@ -153,6 +180,24 @@ export async function financeSummary(
       sent: n(r.sent),
       converted: n(r.converted),
       cancelled: n(r.cancelled),
+    },
+    donorActions: donorActionsOf(actions.rows[0] ?? {}),
+  };
+}
+
+function donorActionsOf(a: Record<string, unknown>): DonorActionsSummary {
+  return {
+    cancellations: {
+      total: n(a.cancellations),
+      byReason: Object.fromEntries(CANCEL_REASONS.map((r) => [r, n(a[`reason_${r}`])])) as Record<CancelReason, number>,
+    },
+    resumed: n(a.resumed),
+    pauses: n(a.pauses),
+    amountChanges: { up: n(a.up), down: n(a.down) },
+    savedByOffer: {
+      total: n(a.saved_paused) + n(a.saved_lowered),
+      paused: n(a.saved_paused),
+      lowered: n(a.saved_lowered),
     },
   };
 }
