@@ -8,11 +8,17 @@ import type { Logger } from './logger.js';
 import { LinkMailQueue } from './manage/link-mail-queue.js';
 import { sendManageLinks } from './manage/send-links.js';
 import { KeyedHash } from './privacy/keyed-hash.js';
-import { createMailer } from './reminders/mailer.js';
+import { createMailer, type Mailer } from './reminders/mailer.js';
 import { createStripeClient } from './stripe/client.js';
 
 /** The one place the dependencies are assembled, for the server and for operations commands. */
-export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock, logger: Logger): Deps {
+export function buildDeps(
+  config: Config,
+  database: DatabaseHandle,
+  clock: Clock,
+  logger: Logger,
+  o: { mailer?: Mailer | undefined } = {},
+): Deps {
   const stripe = config.STRIPE_SECRET_KEY
     ? createStripeClient({
         secretKey: config.STRIPE_SECRET_KEY,
@@ -38,7 +44,7 @@ export function buildDeps(config: Config, database: DatabaseHandle, clock: Clock
         : undefined,
     copyOut: database.copyOut,
     stripe,
-    mailer: createMailer(config),
+    mailer: createMailer(config) ?? o.mailer,
     linkMail: new LinkMailQueue(() => sendManageLinks(deps), logger),
     keyedHash: new KeyedHash(database.db, config.RATE_LIMIT_SECRET, () => clock.now()),
     clock,

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { DatabaseHandle } from '../db/connect.js';
 import { createApp } from './app.js';
 import { buildDeps } from './build-deps.js';
@@ -8,6 +9,7 @@ import type { Config } from './config.js';
 import { openConfiguredDatabase } from './database.js';
 import type { Deps } from './deps.js';
 import { errorFields, type Logger } from './logger.js';
+import type { Mailer } from './reminders/mailer.js';
 import { scheduleReminderSweeps } from './reminders/scheduler.js';
 
 export interface RunningService {
@@ -25,11 +27,17 @@ export async function startService(
   config: Config,
   clock: Clock,
   logger: Logger,
-  o: { role?: string; database?: Promise<DatabaseHandle> } = {},
+  o: {
+    role?: string;
+    database?: Promise<DatabaseHandle>;
+    /** The demo's mailbox instead of SMTP, and its /dev/mail page. */
+    demoMail?: { mailer: Mailer; routes: Hono };
+  } = {},
 ): Promise<RunningService> {
   const database = await (o.database ??
     openConfiguredDatabase(config, o.role ?? 'server', (level, message) => logger[level](message)));
-  const deps = buildDeps(config, database, clock, logger);
+  // SMTP_URL wins; the demo's mailbox stands in without it.
+  const deps = buildDeps(config, database, clock, logger, { mailer: o.demoMail?.mailer });
   if (!deps.stripe) logger.warn('STRIPE_SECRET_KEY is not set: checkout answers 503 payment_provider_unconfigured');
   if (config.STRIPE_WEBHOOK_SECRET.length === 0) {
     logger.warn('STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe answers 503 webhook_unconfigured');
@@ -37,6 +45,7 @@ export async function startService(
   if (!deps.mailer) logger.warn('SMTP_URL is not set: reminder e-mails stay queued until it is');
 
   const app = createApp(deps);
+  if (o.demoMail) app.route('/', o.demoMail.routes);
   // Handlers still running, whether or not their client is still there: a reader who closes the
   // tab mid-checkout leaves a handler that must finish before the database closes.
   let running = 0;

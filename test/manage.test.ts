@@ -551,13 +551,13 @@ describe('statements', () => {
     const csv = parseCsv(await (await get('/admin/exports/gifts.csv', { authorization: `Bearer ${finance}` })).text());
     const header = csv[0]!;
     const gifts = csv.slice(1).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]!])));
-    const minor = (v: string) => Math.round(Number(v) * 100);
+    const minor = (v: string | undefined) => Math.round(Number(v) * 100);
     for (const year of [2025, 2026]) {
       const res = await get(`/api/manage/statement?year=${year}`, bearer(token));
       expect(res.status).toBe(200);
       const statement = (await res.json()) as any;
       const counted = gifts.filter(
-        (g) => g.paid_at.startsWith(String(year)) && !['failed', 'pending'].includes(g.status),
+        (g) => g.paid_at!.startsWith(String(year)) && !['failed', 'pending'].includes(g.status!),
       );
       expect(counted.length, String(year)).toBeGreaterThan(0);
       const net = counted.reduce(

@@ -260,12 +260,45 @@ describe('npm run demo', () => {
     try {
       for (let i = 0; i < 300 && !out.includes('Press Ctrl+C'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(out).toContain(`Donation page      http://localhost:${port}/donate`);
-      const token = /rdt_[\w-]{43}/.exec(out)![0];
+      const staff = /rdt_[\w-]{43}/.exec(out)![0];
       const summary = await fetch(`http://127.0.0.1:${port}/admin/summary`, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${staff}` },
       });
       expect(summary.status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/donate`)).status).toBe(200);
+
+      // The donor's walk: give monthly, ask for a link, find it at /dev/mail, pause, change, cancel.
+      const base = `http://127.0.0.1:${port}`;
+      const json = (body: unknown, headers: Record<string, string> = {}) => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+      const checkout = (await (
+        await fetch(`${base}/api/checkout-sessions`, json({ frequency: 'monthly', amount: 500, currency: 'usd' }))
+      ).json()) as { url: string };
+      const paid = await fetch(checkout.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'action=pay&email=demo.donor%40example.org',
+        redirect: 'manual',
+      });
+      expect(paid.status).toBe(303);
+      expect((await fetch(`${base}/api/manage/links`, json({ email: 'demo.donor@example.org' }))).status).toBe(202);
+      let mail = '';
+      for (let i = 0; i < 100 && !mail.includes('token='); i++) {
+        mail = await (await fetch(`${base}/dev/mail`)).text();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(out).toContain('--- demo mail to demo.donor@example.org: Manage your donations');
+      const token = /token=([\w-]{43})/.exec(mail)![1]!;
+      const auth = { authorization: `Bearer ${token}` };
+      const donations = (await (await fetch(`${base}/api/manage/donations`, { headers: auth })).json()) as any;
+      const id = donations.recurring[0].id;
+      expect((await fetch(`${base}/api/manage/recurring/${id}/pause`, json({ months: 1 }, auth))).status).toBe(200);
+      expect((await fetch(`${base}/api/manage/recurring/${id}/amount`, json({ amount: 800 }, auth))).status).toBe(200);
+      const cancelled = await fetch(`${base}/api/manage/recurring/${id}/cancel`, json({ reason: 'other' }, auth));
+      expect(await cancelled.json()).toMatchObject({ amount: 800, cancelAtPeriodEnd: true });
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.on('exit', r));

@@ -7,6 +7,7 @@ import { createLogger } from '../logger.js';
 import { fatal } from '../process-exit.js';
 import { startService } from '../service.js';
 import { createStaffToken } from '../staff/tokens.js';
+import { DemoMailbox } from './demo-mailbox.js';
 import { StripeEmulator } from './stripe-emulator/server.js';
 
 async function main(): Promise<void> {
@@ -32,7 +33,11 @@ async function main(): Promise<void> {
     STRIPE_API_URL: emulator.url,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
-  const service = await startService(config, systemClock, createLogger(config.LOG_LEVEL), { role: 'demo' });
+  const mailbox = new DemoMailbox((text) => process.stdout.write(text));
+  const service = await startService(config, systemClock, createLogger(config.LOG_LEVEL), {
+    role: 'demo',
+    demoMail: { mailer: mailbox, routes: mailbox.routes() },
+  });
   const { token } = await createStaffToken(
     service.deps.db,
     `Demo finance ${new Date().toISOString()}`,
@@ -46,7 +51,13 @@ reader-donations demo: everything runs on this machine; no real payment is made.
   Donation page      ${base}/donate
   Stripe emulator    ${emulator.url}  (its test checkout has Pay and Cancel buttons)
 
-Give on the donation page; after "Pay" you land on the thank-you page. Then, with this finance token:
+Give on the donation page; after "Pay" you land on the thank-you page.
+
+Manage it as a donor would: open ${base}/manage, enter the e-mail you paid with, and follow the
+link in the mail${config.SMTP_URL ? ' (sent through SMTP_URL)' : `, printed here and shown at ${base}/dev/mail`}. Then pause, change the
+amount, update the card (the emulator's test portal) or cancel.
+
+Then, with this finance token:
 
   ${token}
 
