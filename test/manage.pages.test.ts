@@ -229,3 +229,25 @@ describe('the /manage pages', () => {
     expect(api.status).toBe(401);
   });
 });
+
+describe('when Stripe fails', () => {
+  it('"Update card" shows the failure on the page, and a change says so without changing anything', async () => {
+    await give(ctx, { email: 'donor@example.org' });
+    const token = await tokenFor(ctx, 'donor@example.org');
+    const id = (await ctx.database.db.selectFrom('recurring_donations').select('id').executeTakeFirstOrThrow()).id;
+    ctx.stripe.failNext({
+      status: 400,
+      error: { type: 'invalid_request_error', message: 'No configuration provided' },
+    });
+    const portal = await postForm(`/manage/recurring/${id}/payment-method`, {}, cookieOf(token));
+    expect(portal.status).toBe(502);
+    expect(portal.headers.get('content-type')).toContain('text/html');
+    expect(await portal.text()).toContain('could not open the card update');
+    ctx.stripe.failNext({ status: 500 });
+    const pause = await postForm(`/manage/recurring/${id}/pause`, { months: '1' }, cookieOf(token));
+    expect(pause.status).toBe(502);
+    expect(
+      (await ctx.database.db.selectFrom('recurring_donations').select('paused').executeTakeFirstOrThrow()).paused,
+    ).toBe(false);
+  });
+});

@@ -7,7 +7,7 @@ import { ApiError } from '../errors.js';
 import { clientIp } from '../http/client-ip.js';
 import { refuseCrossSite } from '../http/cross-site.js';
 import { readForm } from '../http/form-body.js';
-import { type Change, changeDonation, paymentMethodSession, paymentMethodsOf } from '../manage/actions.js';
+import { changeDonation, paymentMethodSession, paymentMethodsOf } from '../manage/actions.js';
 import { CHANGE_KINDS, type ChangeKind, parseChange } from '../manage/change-request.js';
 import {
   donationOf,
@@ -155,14 +155,12 @@ export function managePageRoutes(deps: Deps) {
     const id = c.req.param('id');
     const action = c.req.param('action');
     const form = await readForm(c);
-    if (action === 'payment-method') {
-      const url = await paymentMethodSession(deps, supporterId, id, c.get('logger'));
-      return c.redirect(url, 303);
-    }
-    if (!CHANGE_KINDS.includes(action as ChangeKind)) return c.redirect('/manage', 303);
-    let change: Change;
+    if (action !== 'payment-method' && !CHANGE_KINDS.includes(action as ChangeKind)) return c.redirect('/manage', 303);
     try {
-      change = parseChange(action as ChangeKind, await formChange(action as ChangeKind, form, supporterId, id));
+      if (action === 'payment-method') {
+        return c.redirect(await paymentMethodSession(deps, supporterId, id, c.get('logger')), 303);
+      }
+      const change = parseChange(action as ChangeKind, await formChange(action as ChangeKind, form, supporterId, id));
       await changeDonation(deps, supporterId, id, change, c.get('logger'));
     } catch (err) {
       if (!(err instanceof ApiError) || err.code === 'not_found') throw err;
