@@ -138,6 +138,34 @@ async function onlyDonation(token: string) {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+describe('limits on asking', () => {
+  it('rate limits link requests per e-mail and per network, counted in the database', async () => {
+    ctx.rebuild({
+      SMTP_URL: smtp.url,
+      TRUST_PROXY: '1',
+      MANAGE_LINK_RATE_LIMIT_PER_EMAIL: '2',
+      MANAGE_LINK_RATE_LIMIT_PER_IP: '4',
+    });
+    try {
+      const ask = (email: string, ip: string) =>
+        postJson(ctx.app, '/api/manage/links', { email }, { 'x-forwarded-for': ip });
+      expect((await ask('a@example.org', '203.0.113.9')).status).toBe(202);
+      expect((await ask('a@example.org', '203.0.113.9')).status).toBe(202);
+      const third = await ask('a@example.org', '203.0.113.9');
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await ask('b@example.org', '203.0.113.9')).status).toBe(202);
+      expect((await ask('c@example.org', '203.0.113.9')).status).toBe(429);
+      // Counters hold keyed hashes, never the address.
+      const counters = await ctx.database.db.selectFrom('rate_limit_counters').select('bucket').execute();
+      expect(counters.map((c) => c.bucket).join(' ')).not.toContain('example.org');
+      expect(counters.some((c) => c.bucket.startsWith('manage:email:'))).toBe(true);
+    } finally {
+      ctx.rebuild({ SMTP_URL: smtp.url, TRUST_PROXY: '1' });
+    }
+  });
+});
+
 describe('changing a recurring donation', () => {
   it("another supporter's donation, or no such id, answers 404 and changes nothing", async () => {
     await give(ctx, { email: 'one@example.org' });
