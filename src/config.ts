@@ -168,6 +168,7 @@ const envSchema = z.object({
   MANAGE_LINK_RATE_LIMIT_PER_EMAIL: int(1, 100_000, 3),
   MANAGE_LINK_RATE_LIMIT_PER_IP: int(1, 100_000, 10),
   MANAGE_LINK_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400, 3600),
+  MANAGE_RATE_LIMIT_PER_SUPPORTER: int(1, 100_000, 120),
   STATEMENT_FOOTER: optionalString.transform((v) => v ?? ''),
   RATE_LIMIT_SECRET: optionalString.refine(
     (v) => v === undefined || v.length >= 32,

@@ -96,6 +96,8 @@ export async function startService(
       await Promise.all([closed, sweeps?.stop()]).finally(() => clearInterval(idleSweep));
       // No connection is left, so no handler can start; wait for those still running (their client hung up).
       while (running > 0) await new Promise<void>((resolve) => (allDone = resolve));
+      // A link a donor asked for just before the stop goes out (or fails) before the mailer closes.
+      await deps.linkMail.idle();
       deps.mailer?.close();
       await database.close().catch((err) => logger.error({ err: errorFields(err) }, 'closing the database failed'));
     },

@@ -112,6 +112,7 @@ describe('the /manage pages', () => {
     expect(html).toContain('$5.00 every month');
     expect(html).toMatch(/Next payment on \d{1,2} [A-Z][a-z]+ \d{4}\./);
     expect(html).toContain('Visa ending 4242');
+    expect(html).toContain('Signed in as d•••@example.org.');
     expect(dashboard.headers.get('cache-control')).toContain('no-store');
   });
 
@@ -249,5 +250,31 @@ describe('when Stripe fails', () => {
     expect(
       (await ctx.database.db.selectFrom('recurring_donations').select('paused').executeTakeFirstOrThrow()).paused,
     ).toBe(false);
+  });
+});
+
+describe("another donor's donation", () => {
+  it('a form aimed at it changes nothing and lands back on the donor’s own page', async () => {
+    await give(ctx, { email: 'one@example.org' });
+    await give(ctx, { email: 'two@example.org' });
+    const one = await tokenFor(ctx, 'one@example.org');
+    const theirs = await ctx.database.db
+      .selectFrom('recurring_donations')
+      .innerJoin('supporters', 'supporters.id', 'recurring_donations.supporter_id')
+      .select('recurring_donations.id')
+      .where('supporters.email', '=', 'two@example.org')
+      .executeTakeFirstOrThrow();
+    for (const action of ['cancel', 'pause', 'payment-method']) {
+      const res = await postForm(`/manage/recurring/${theirs.id}/${action}`, { months: '1' }, cookieOf(one));
+      expect(res.status, action).toBe(303);
+      expect(res.headers.get('location')).toBe('/manage');
+    }
+    const cancelPage = await get(`/manage/recurring/${theirs.id}/cancel`, cookieOf(one));
+    expect(cancelPage.headers.get('location')).toBe('/manage');
+    expect(
+      ctx.stripe.requests.filter(
+        (r) => r.method === 'POST' && r.path.startsWith('/v1/') && r.path !== '/v1/checkout/sessions',
+      ),
+    ).toEqual([]);
   });
 });

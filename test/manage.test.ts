@@ -166,6 +166,42 @@ describe('limits on asking', () => {
   });
 });
 
+describe('limits on a donor', () => {
+  it('one supporter gets at most the per-e-mail number of links per window, whatever the networks', async () => {
+    await give(ctx, { email: 'donor@example.org' });
+    for (let i = 1; i <= 6; i++) {
+      const res = await postJson(
+        ctx.app,
+        '/api/manage/links',
+        { email: 'donor@example.org' },
+        { 'x-forwarded-for': `198.51.100.${i}` },
+      );
+      expect(res.status).toBe(202);
+      await ctx.deps.linkMail.idle();
+      await sendManageLinks(ctx.deps);
+    }
+    expect(smtp.received).toHaveLength(3);
+  });
+
+  it('signed-in requests are limited per supporter: the API answers 429', async () => {
+    ctx.rebuild({ SMTP_URL: smtp.url, TRUST_PROXY: '1', MANAGE_RATE_LIMIT_PER_SUPPORTER: '2' });
+    try {
+      await give(ctx, { email: 'donor@example.org' });
+      const token = await tokenFor(ctx, 'donor@example.org');
+      expect((await get('/api/manage/donations', bearer(token))).status).toBe(200);
+      expect((await get('/api/manage/statement', bearer(token))).status).toBe(200);
+      const third = await get('/api/manage/donations', bearer(token));
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as any).error.code).toBe('rate_limited');
+      const page = await get('/manage', { cookie: `rd_manage=${token}` });
+      expect(page.status).toBe(429);
+      expect(page.headers.get('content-type')).toContain('text/html');
+    } finally {
+      ctx.rebuild({ SMTP_URL: smtp.url, TRUST_PROXY: '1' });
+    }
+  });
+});
+
 describe('changing a recurring donation', () => {
   it("another supporter's donation, or no such id, answers 404 and changes nothing", async () => {
     await give(ctx, { email: 'one@example.org' });

@@ -132,13 +132,14 @@ export async function changeDonation(
   if (!parsed.success)
     throw new ApiError('payment_provider_error', 'The payment provider answered in a form we do not know');
   // Stripe's own time for the answer: its events are dated by the same clock. Our source id sorts
-  // after any event id ("evt_") in the same second, and orders two of our changes within one
-  // second by when they were answered (a tie-breaker, not business time: hence the wall clock).
+  // after any event id ("evt_") in the same second, in every collation ("z" > "e"; digits of one
+  // length), and orders two of our changes within one second by when they were answered (a
+  // tie-breaker, not business time: hence the wall clock).
   const date = Date.parse(updated.lastResponse?.headers?.date ?? '');
   const created = Number.isNaN(date) ? Math.floor(now.getTime() / 1000) : Math.floor(date / 1000);
   const statement = subscriptionSnapshotStatement(parsed.data, {
     created,
-    sourceId: `~${String(Date.now()).padStart(15, '0')}`,
+    sourceId: `zz${String(Date.now()).padStart(15, '0')}`,
     now,
   });
   const saved = await deps.db.transaction().execute(async (trx) => {
@@ -214,7 +215,11 @@ export async function paymentMethodSession(
         {
           customer,
           return_url: `${deps.config.PUBLIC_URL}/manage`,
-          flow_data: { type: 'payment_method_update' },
+          // Back to /manage once the card is saved, rather than to the portal's own home page.
+          flow_data: {
+            type: 'payment_method_update',
+            after_completion: { type: 'redirect', redirect: { return_url: `${deps.config.PUBLIC_URL}/manage` } },
+          },
         },
         { timeout },
       ),

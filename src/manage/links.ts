@@ -41,7 +41,36 @@ export async function requestManageLink(deps: Deps, body: Record<string, unknown
     ),
     now,
   );
-  await queueManageLinks(db, { purpose: 'request' }, sql`email = ${email} and erased_at is null`, now);
+  // Whatever the networks asking, a supporter gets at most this many links per window.
+  const since = new Date(now.getTime() - config.MANAGE_LINK_RATE_LIMIT_WINDOW_SECONDS * 1000);
+  await queueManageLinks(
+    db,
+    { purpose: 'request' },
+    sql`email = ${email} and erased_at is null and (select count(*) from manage_links m
+      where m.supporter_id = supporters.id and m.purpose = 'request' and m.created_at > ${since})
+      < ${config.MANAGE_LINK_RATE_LIMIT_PER_EMAIL}`,
+    now,
+  );
+}
+
+/**
+ * Counts one signed-in request against the supporter's limit (MANAGE_RATE_LIMIT_PER_SUPPORTER per
+ * window): most of them call Stripe, whose rate limit checkout shares.
+ */
+export async function countSupporterUse(deps: Deps, supporterId: string, now: Date): Promise<void> {
+  await hit(
+    deps.db,
+    deps.keyedHash,
+    [
+      {
+        name: 'manage:supporter',
+        value: supporterId,
+        max: deps.config.MANAGE_RATE_LIMIT_PER_SUPPORTER,
+        windowSeconds: deps.config.MANAGE_LINK_RATE_LIMIT_WINDOW_SECONDS,
+      },
+    ],
+    now,
+  );
 }
 
 /**

@@ -74,6 +74,8 @@ export async function sendManageLinks(deps: Deps): Promise<LinkSweepResult> {
   if (!mailer) return result;
 
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
+    // Each batch has its own lease: a long run (a year's statements) must not outlive the first one's.
+    const now = clock.now();
     const leaseUntil = new Date(now.getTime() + config.REMINDER_SEND_LEASE_SECONDS * 1000);
     const claimed = (
       await sql<Claimed>`
@@ -104,7 +106,8 @@ export async function sendManageLinks(deps: Deps): Promise<LinkSweepResult> {
       }
       const token = newManageToken();
       const lifetime = linkLifetime(config, link.purpose);
-      await db
+      // Still ours (not failed by another sweeper after our lease ran out)? Otherwise send nothing.
+      const armed = await db
         .updateTable('manage_links')
         .set({
           token_hash: hashManageToken(token),
@@ -112,7 +115,10 @@ export async function sendManageLinks(deps: Deps): Promise<LinkSweepResult> {
           updated_at: now,
         })
         .where('id', '=', link.id)
-        .execute();
+        .where('status', '=', 'sending')
+        .where('claimed_until', '=', leaseUntil)
+        .executeTakeFirst();
+      if (Number(armed.numUpdatedRows) === 0 || clock.now() >= leaseUntil) continue;
       try {
         await mailer.send(
           manageLinkEmail(config, supporter.email, link.purpose, token, lifetime.words, link.statement_year),

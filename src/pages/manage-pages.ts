@@ -145,6 +145,7 @@ export function dashboardPage(o: {
   recurring: RecurringView[];
   gifts: GiftView[];
   years: number[];
+  signedInAs: string;
   notice?: string;
   error?: string;
 }) {
@@ -152,6 +153,7 @@ export function dashboardPage(o: {
     o.nonce,
     'Your donations',
     html`<h1>Your donations to ${o.newsroom}</h1>
+<p class="hint">Signed in as ${o.signedInAs}. Not you? Sign out at the bottom of the page.</p>
 <p class="notice" role="status">${o.notice ?? ''}</p>
 <p class="alert" role="alert">${o.error ?? ''}</p>
 ${o.recurring.length === 0 ? html`<p>You have no monthly or annual donation with us.</p>` : o.recurring.map((d) => recurringCard(d, { currencyStep: d.currency && d.amount !== null ? moneyTextExact(d.amount, d.currency).replace(/[^\d.,]/g, '') : '' }))}

@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { html } from 'hono/html';
 import type { AppEnv } from '../app-env.js';
 import type { Deps } from '../deps.js';
 import { findCurrency } from '../donation-options.js';
@@ -18,14 +19,30 @@ import {
   statementOf,
   statementYears,
 } from '../manage/donations.js';
-import { expireToken, manageTokenField, requestManageLink, supporterForToken } from '../manage/links.js';
+import {
+  countSupporterUse,
+  expireToken,
+  manageTokenField,
+  requestManageLink,
+  supporterForToken,
+} from '../manage/links.js';
 import { linkLifetime } from '../manage/send-links.js';
+import { page } from '../pages/layout.js';
 import { cancelPage, dashboardPage, landingPage, linkRequestPage, statementPage } from '../pages/manage-pages.js';
 import { parseTypedAmount } from '../pages/money-text.js';
 import { pageSecurity } from '../pages/page-security.js';
 import { parseYear } from './manage.js';
 
 const COOKIE = 'rd_manage';
+
+/**
+ * "d•••@example.org": enough for a donor to see the page is theirs (someone could send them a link
+ * of their own, hoping they update a card on it), not enough to read out an address.
+ */
+export const maskedEmail = (email: string) => {
+  const at = email.lastIndexOf('@');
+  return at > 0 ? `${email[0]}•••${email.slice(at)}` : '';
+};
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 
 const DONE: Record<string, string> = {
@@ -39,18 +56,38 @@ const DONE: Record<string, string> = {
 export function managePageRoutes(deps: Deps) {
   const { config, db, clock } = deps;
   const app = new Hono<AppEnv>();
-  app.use('/manage', pageSecurity(config), refuseCrossSite(config));
-  app.use('/manage/*', pageSecurity(config), refuseCrossSite(config));
+  // A donor's forms come from these pages only: not even the newsroom's other sites may post them.
+  const ownSiteOnly = refuseCrossSite({ PUBLIC_URL: config.PUBLIC_URL, ALLOWED_ORIGINS: [] });
+  app.use('/manage', pageSecurity(config), ownSiteOnly);
+  app.use('/manage/*', pageSecurity(config), ownSiteOnly);
   const ttlWords = linkLifetime(config, 'request').words;
 
-  /** The donor the cookie is for, while its token is valid; undefined otherwise. */
+  /** The donor the cookie is for, while its token is valid (and within their request limit); undefined otherwise. */
   async function session(c: Context<AppEnv>) {
-    return supporterForToken(db, getCookie(c, COOKIE), clock.now());
+    const found = await supporterForToken(db, getCookie(c, COOKIE), clock.now());
+    if (!found) return undefined;
+    try {
+      await countSupporterUse(deps, found.supporterId, clock.now());
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'rate_limited') return 'limited' as const;
+      throw err;
+    }
+    return found;
   }
+
+  const limitedPage = (c: Context<AppEnv>) =>
+    c.html(
+      page(
+        { title: 'Too many requests', nonce: c.get('nonce') },
+        html`<h1>Too many requests</h1><p>Please wait a while, then <a href="/manage">try again</a>.</p>`,
+      ),
+      429,
+    );
 
   /** Pages behind the cookie: without a valid one, back to the link request. */
   async function signedIn(c: Context<AppEnv>): Promise<string | Response> {
     const found = await session(c);
+    if (found === 'limited') return limitedPage(c);
     if (!found) {
       if (getCookie(c, COOKIE)) deleteCookie(c, COOKIE, { path: '/manage' });
       return c.redirect('/manage?link=expired', 303);
@@ -64,10 +101,11 @@ export function managePageRoutes(deps: Deps) {
     notes: { notice?: string; error?: string },
     status: 200 | 400 | 409 | 502 | 504 = 200,
   ) {
-    const [donations, gifts, years] = await Promise.all([
+    const [donations, gifts, years, who] = await Promise.all([
       donationsOf(db, supporterId),
       giftsOf(db, supporterId),
       statementYears(db, supporterId),
+      db.selectFrom('supporters').select('email').where('id', '=', supporterId).executeTakeFirst(),
     ]);
     const cards = await paymentMethodsOf(deps, donations, c.get('logger'));
     return c.html(
@@ -77,6 +115,7 @@ export function managePageRoutes(deps: Deps) {
         recurring: donations.map((d) => recurringView(d, cards.get(d.id) ?? null)),
         gifts,
         years,
+        signedInAs: maskedEmail(who?.email ?? ''),
         ...notes,
       }),
       status,
@@ -103,6 +142,7 @@ export function managePageRoutes(deps: Deps) {
       return c.html(landingPage(c.get('nonce'), next));
     }
     const found = await session(c);
+    if (found === 'limited') return limitedPage(c);
     if (found) {
       const done = c.req.query('done');
       return dashboard(c, found.supporterId, { ...(done && DONE[done] ? { notice: DONE[done] } : {}) });
@@ -163,7 +203,9 @@ export function managePageRoutes(deps: Deps) {
       const change = parseChange(action as ChangeKind, await formChange(action as ChangeKind, form, supporterId, id));
       await changeDonation(deps, supporterId, id, change, c.get('logger'));
     } catch (err) {
-      if (!(err instanceof ApiError) || err.code === 'not_found') throw err;
+      if (!(err instanceof ApiError)) throw err;
+      // Not theirs, or no such donation: the page they can act on.
+      if (err.code === 'not_found') return c.redirect('/manage', 303);
       const status = err.status === 409 || err.status === 502 || err.status === 504 ? err.status : 400;
       return dashboard(c, supporterId, { error: err.message }, status);
     }

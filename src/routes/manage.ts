@@ -8,7 +8,7 @@ import { readJsonObject } from '../http/json-body.js';
 import { changeDonation, paymentMethodSession, paymentMethodsOf } from '../manage/actions.js';
 import { CHANGE_KINDS, type ChangeKind, parseChange } from '../manage/change-request.js';
 import { donationsOf, giftsOf, recurringView, statementOf } from '../manage/donations.js';
-import { requestManageLink, supporterForToken } from '../manage/links.js';
+import { countSupporterUse, requestManageLink, supporterForToken } from '../manage/links.js';
 
 const unauthorized = () =>
   new ApiError('unauthorized', 'The manage link is not valid or has expired; ask for a new one', undefined, {
@@ -21,6 +21,7 @@ function requireManageToken(deps: Deps): MiddlewareHandler<AppEnv> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
     const found = match ? await supporterForToken(deps.db, match[1], deps.clock.now()) : undefined;
     if (!found) throw unauthorized();
+    await countSupporterUse(deps, found.supporterId, deps.clock.now());
     c.set('supporterId', found.supporterId);
     c.header('Cache-Control', 'no-store');
     await next();

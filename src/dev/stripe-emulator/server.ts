@@ -317,7 +317,7 @@ export class StripeEmulator {
       object: 'billing_portal.session',
       customer: customer.id,
       return_url: p.return_url ?? null,
-      flow: flow ? { type: flow.type, after_completion: { type: 'portal_homepage' } } : null,
+      flow: flow ? { type: flow.type, after_completion: flow.after_completion ?? { type: 'portal_homepage' } } : null,
       locale: p.locale ?? null,
       configuration: p.configuration ?? 'bpc_emulator_default',
       created: Math.floor(Date.now() / 1000),
@@ -343,6 +343,8 @@ export class StripeEmulator {
     const current = currentId ? this.paymentMethods.get(currentId)?.card : undefined;
     if (method === 'GET') return html(200, portalPage(current ?? null));
     const form = new URLSearchParams(raw);
+    const after = (session.flow as Json | null)?.after_completion as Json | undefined;
+    const done = { location: String(after?.redirect?.return_url ?? session.return_url) };
     const back = { location: String(session.return_url) };
     if (form.get('action') !== 'update') return html(303, '', back);
     const digits = (form.get('card') ?? '').replace(/\D/g, '');
@@ -357,7 +359,7 @@ export class StripeEmulator {
       sub.default_payment_method = pm.id;
       this.#sendUpdated(sub, previous, now);
     }
-    return html(303, '', back);
+    return html(303, '', done);
   }
 
   /** Cancels now, as DELETE /v1/subscriptions/:id does, and sends customer.subscription.deleted. */
