@@ -263,6 +263,23 @@ export interface DonorActionsTable {
   created_at: Date;
 }
 
+/** A reconciliation against Stripe's event list (src/stripe/reconcile.ts). */
+export interface ReconcileRunsTable {
+  id: string;
+  trigger: 'cli' | 'schedule';
+  dry_run: boolean;
+  window_from: Date;
+  window_to: Date;
+  started_at: Date;
+  finished_at: Nullable<Date>;
+  complete: ColumnType<boolean, boolean | undefined, boolean>;
+  seen: ColumnType<number, number | undefined, number>;
+  already_recorded: ColumnType<number, number | undefined, number>;
+  applied: ColumnType<number, number | undefined, number>;
+  failed: ColumnType<number, number | undefined, number>;
+  error: Nullable<string>;
+}
+
 export interface Database {
   checkout_sessions: CheckoutSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -279,6 +296,7 @@ export interface Database {
   audit_log: AuditLogTable;
   manage_links: ManageLinksTable;
   donor_actions: DonorActionsTable;
+  reconcile_runs: ReconcileRunsTable;
 }
 
 export type NewCheckoutSession = Insertable<CheckoutSessionsTable>;

@@ -169,6 +169,8 @@ const envSchema = z.object({
   MANAGE_LINK_RATE_LIMIT_PER_IP: int(1, 100_000, 10),
   MANAGE_LINK_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400, 3600),
   MANAGE_RATE_LIMIT_PER_SUPPORTER: int(1, 100_000, 120),
+  RECONCILE_INTERVAL_MINUTES: int(0, 7 * 24 * 60, 60),
+  RECONCILE_OVERLAP_MINUTES: int(0, 24 * 60, 10),
   STATEMENT_FOOTER: optionalString.transform((v) => v ?? ''),
   RATE_LIMIT_SECRET: optionalString.refine(
     (v) => v === undefined || v.length >= 32,

@@ -11,6 +11,7 @@ import type { Deps } from './deps.js';
 import { errorFields, type Logger } from './logger.js';
 import type { Mailer } from './reminders/mailer.js';
 import { scheduleReminderSweeps } from './reminders/scheduler.js';
+import { scheduleReconcile } from './stripe/reconcile-schedule.js';
 
 export interface RunningService {
   deps: Deps;
@@ -77,6 +78,8 @@ export async function startService(
     },
     `listening on ${config.PUBLIC_URL}`,
   );
+  // Reconciliation needs Stripe; its first check comes a minute after start, not during the boot.
+  const reconciles = deps.stripe && config.RECONCILE_INTERVAL_MINUTES > 0 ? scheduleReconcile(deps) : undefined;
   const sweeps =
     config.REMINDER_SWEEP_INTERVAL_SECONDS > 0
       ? scheduleReminderSweeps(deps, config.REMINDER_SWEEP_INTERVAL_SECONDS)
@@ -93,7 +96,7 @@ export async function startService(
         () => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.(),
         50,
       );
-      await Promise.all([closed, sweeps?.stop()]).finally(() => clearInterval(idleSweep));
+      await Promise.all([closed, sweeps?.stop(), reconciles?.stop()]).finally(() => clearInterval(idleSweep));
       // No connection is left, so no handler can start; wait for those still running (their client hung up).
       while (running > 0) await new Promise<void>((resolve) => (allDone = resolve));
       // A link a donor asked for just before the stop goes out (or fails) before the mailer closes.

@@ -634,6 +634,8 @@ const NOT_PERSONAL = new Set(
     // What donors did, by donation: no comment, no address.
     donor_actions:
       'id recurring_donation_id action reason pause_months old_amount new_amount currency instead_of_cancel created_at',
+    reconcile_runs:
+      'id trigger dry_run window_from window_to started_at finished_at complete seen already_recorded applied failed error',
     reminders:
       'id kind remind_at frequency amount currency campaign consent_version consented_at status attempts next_attempt_at claimed_until last_error cancel_token_hash sent_at cancelled_at converted_at closed_at email_erased_at created_at updated_at',
     server_secrets: 'name secret created_at',

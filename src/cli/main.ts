@@ -16,6 +16,7 @@ import { applyRetention } from '../privacy/retention.js';
 import { fatal } from '../process-exit.js';
 import { sendDueReminders } from '../reminders/send-due.js';
 import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
+import { reconcile, STRIPE_EVENT_DAYS } from '../stripe/reconcile.js';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -25,6 +26,9 @@ commands:
   webhooks replay [--since ISO] [--id evt_...]
                                            re-process stored events that failed (all, since a time, or one)
   reminders send-due                       one sweep (for cron): send due reminder e-mails, then privacy sweep
+  stripe reconcile [--since ISO] [--dry-run]
+                                           apply Stripe's events (30 days, or since a time) that never arrived
+                                           or failed here, through the webhook's code; --dry-run lists them
   statements send --year YYYY              e-mail every supporter who gave that year a link to their statement,
                                            once (a re-run sends nothing twice)
   privacy sweep                            delete what is past its retention (docs/privacy.md), once (for cron)
@@ -59,6 +63,14 @@ function parseReplay(args: string[]) {
   if (values.id !== undefined && !values.id.startsWith('evt_'))
     throw new UsageError('--id must be an event id (evt_...)');
   return { ...(since ? { since } : {}), ...(values.id ? { id: values.id } : {}) };
+}
+
+function parseReconcile(args: string[]) {
+  const { values } = parseArgs({ args, options: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
+  const since = values.since === undefined ? undefined : new Date(values.since);
+  if (since && Number.isNaN(since.getTime()))
+    throw new UsageError(`--since must be an ISO date, got "${values.since}"`);
+  return { since, dryRun: values['dry-run'] ?? false };
 }
 
 function parseStatements(args: string[]) {
@@ -207,6 +219,25 @@ const commands: Record<string, Command<any>> = {
         `sent ${r.sent}, retrying ${r.retried}, failed ${r.failed}, interrupted ${r.interrupted}, addresses erased ${r.erased}`,
       );
       deps!.mailer?.close();
+      return r.failed > 0 ? 1 : 0;
+    },
+  },
+  'stripe reconcile': {
+    database: true,
+    parse: parseReconcile,
+    async run(o: ReturnType<typeof parseReconcile>, deps) {
+      const now = deps!.clock.now();
+      const oldest = new Date(now.getTime() - STRIPE_EVENT_DAYS * 86_400_000);
+      const r = await reconcile(deps!, {
+        since: o.since ?? oldest,
+        dryRun: o.dryRun,
+        trigger: 'cli',
+        onLine: (l) => out(`${l.outcome}\t${l.id}\t${l.type}${l.detail ? `\t${l.detail}` : ''}`),
+      });
+      out(
+        `reconcile${r.dryRun ? ' (dry run)' : ''}: seen ${r.seen}, already recorded ${r.alreadyRecorded}, ` +
+          `${r.dryRun ? 'would apply' : 'applied'} ${r.applied}, failed ${r.failed}`,
+      );
       return r.failed > 0 ? 1 : 0;
     },
   },

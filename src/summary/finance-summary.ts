@@ -36,6 +36,20 @@ export interface FinanceSummary {
   reminders: { open: number; created: number; sent: number; converted: number; cancelled: number };
   /** What donors did on /manage in the range (src/manage/actions.ts). */
   donorActions: DonorActionsSummary;
+  /** The latest reconciliation against Stripe's event list, whatever the range; null before the first. */
+  lastReconcile: LastReconcile | null;
+}
+
+export interface LastReconcile {
+  startedAt: string;
+  finishedAt: string | null;
+  trigger: string;
+  complete: boolean;
+  window: { from: string; to: string };
+  seen: number;
+  alreadyRecorded: number;
+  applied: number;
+  failed: number;
 }
 
 export interface DonorActionsSummary {
@@ -133,6 +147,14 @@ export async function financeSummary(
       count(*) filter (where action = 'amount' and instead_of_cancel) as saved_lowered
     from donor_actions where ${within('created_at', range.from, range.to)}`.execute(db);
 
+  const lastRun = await db
+    .selectFrom('reconcile_runs')
+    .selectAll()
+    .where('dry_run', '=', false)
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+
   const byCurrency = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [String(r.currency), r]));
   const moneyRows = byCurrency(money.rows);
   const recurringRows = byCurrency(recurring.rows);
@@ -182,6 +204,19 @@ export async function financeSummary(
       cancelled: n(r.cancelled),
     },
     donorActions: donorActionsOf(actions.rows[0] ?? {}),
+    lastReconcile: lastRun
+      ? {
+          startedAt: lastRun.started_at.toISOString(),
+          finishedAt: lastRun.finished_at?.toISOString() ?? null,
+          trigger: lastRun.trigger,
+          complete: lastRun.complete,
+          window: { from: lastRun.window_from.toISOString(), to: lastRun.window_to.toISOString() },
+          seen: lastRun.seen,
+          alreadyRecorded: lastRun.already_recorded,
+          applied: lastRun.applied,
+          failed: lastRun.failed,
+        }
+      : null,
   };
 }
 

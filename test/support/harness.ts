@@ -94,6 +94,7 @@ export async function createTestContext(env: Record<string, string | undefined> 
       stripe.portalSessions.clear();
       stripe.holdDeliveries(false);
       stripe.held.length = 0;
+      stripe.events.length = 0;
       stripe.clearFaults();
       logs.length = 0;
       clock.set(TEST_NOW);

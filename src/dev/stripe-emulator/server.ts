@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkoutPage, resultPage } from './checkout-page.js';
 import { decodeStripeForm } from './form-decode.js';
+import { listEvents } from './lists.js';
 import { cardPaymentMethod, event, firstInvoiceObject, signature, stripeId, subscriptionObject } from './objects.js';
 import { portalPage, testCardBrand } from './portal-page.js';
 import { applySubscriptionUpdate } from './subscription-update.js';
@@ -62,6 +63,8 @@ export class StripeEmulator {
   readonly paymentMethods = new Map<string, Json>();
   /** Billing Portal sessions by id. */
   readonly portalSessions = new Map<string, Json>();
+  /** Every event made, as GET /v1/events lists them (newest last here; the API answers newest first). */
+  readonly events: Json[] = [];
   /** Events made while deliveries are held (holdDeliveries), for a test to deliver in its own order. */
   readonly held: Json[] = [];
   #holding = false;
@@ -212,6 +215,7 @@ export class StripeEmulator {
 
   #route(method: string, path: string, params: Record<string, unknown>): [number, unknown] {
     if (method === 'POST' && path === '/v1/checkout/sessions') return [200, this.#createSession(params)];
+    if (method === 'GET' && path === '/v1/events') return listEvents(this.events, params);
     if (method === 'GET' && path === '/v1/invoice_payments') {
       const payment = params.payment as { payment_intent?: string } | undefined;
       const data = this.invoicePayments
@@ -467,7 +471,13 @@ export class StripeEmulator {
     for (const e of events) await this.#deliver(e);
   }
 
+  /** Puts events in the account's event list (a history made outside this service), without sending them. */
+  addEvents(events: Json[]): void {
+    this.events.push(...events);
+  }
+
   async #deliver(e: Json): Promise<void> {
+    if (!this.events.includes(e)) this.events.push(e);
     if (this.#holding) {
       this.held.push(e);
       return;
