@@ -106,6 +106,10 @@ const envSchema = z.object({
   }),
   STRIPE_API_URL: optionalString.pipe(httpUrl.optional()),
   STRIPE_TIMEOUT_MS: int(100, 120_000, 10_000),
+  STRIPE_PORTAL_CONFIGURATION: optionalString.refine(
+    (v) => v === undefined || /^bpc_\w+$/.test(v),
+    'must be a Billing Portal configuration id (bpc_...)',
+  ),
   STRIPE_MAX_RETRIES: int(0, 10, 2),
   PUBLIC_URL: optionalString.pipe(httpUrl.optional()),
   ALLOWED_ORIGINS: originList,

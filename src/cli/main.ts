@@ -16,6 +16,8 @@ import { applyRetention } from '../privacy/retention.js';
 import { fatal } from '../process-exit.js';
 import { sendDueReminders } from '../reminders/send-due.js';
 import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
+import { stripeCheck, stripeSetup } from '../stripe/account-setup.js';
+import { createStripeClient } from '../stripe/client.js';
 import { reconcile, STRIPE_EVENT_DAYS } from '../stripe/reconcile.js';
 
 const USAGE = `usage: npm run cli -- <command>
@@ -26,6 +28,9 @@ commands:
   webhooks replay [--since ISO] [--id evt_...]
                                            re-process stored events that failed (all, since a time, or one)
   reminders send-due                       one sweep (for cron): send due reminder e-mails, then privacy sweep
+  stripe setup                             create or bring up to date the webhook endpoint for PUBLIC_URL and
+                                           the billing portal configuration; prints a new endpoint's secret once
+  stripe check                             say, line by line, what is right or wrong in the Stripe account
   stripe reconcile [--since ISO] [--dry-run]
                                            apply Stripe's events (30 days, or since a time) that never arrived
                                            or failed here, through the webhook's code; --dry-run lists them
@@ -63,6 +68,18 @@ function parseReplay(args: string[]) {
   if (values.id !== undefined && !values.id.startsWith('evt_'))
     throw new UsageError('--id must be an event id (evt_...)');
   return { ...(since ? { since } : {}), ...(values.id ? { id: values.id } : {}) };
+}
+
+/** The configuration and a Stripe client, for the commands that need Stripe and no database. */
+function stripeFromEnvironment() {
+  const config = loadConfig(process.env);
+  if (!config.STRIPE_SECRET_KEY) throw new UsageError('STRIPE_SECRET_KEY is not set');
+  const stripe = createStripeClient({
+    secretKey: config.STRIPE_SECRET_KEY,
+    apiUrl: config.STRIPE_API_URL,
+    timeoutMs: config.STRIPE_TIMEOUT_MS,
+  });
+  return { config, stripe };
 }
 
 function parseReconcile(args: string[]) {
@@ -220,6 +237,32 @@ const commands: Record<string, Command<any>> = {
       );
       deps!.mailer?.close();
       return r.failed > 0 ? 1 : 0;
+    },
+  },
+  'stripe setup': {
+    database: false,
+    parse: noArguments('stripe setup'),
+    async run() {
+      const { config, stripe } = stripeFromEnvironment();
+      const r = await stripeSetup(stripe, config);
+      for (const line of r.lines) out(line);
+      if (r.portalConfiguration && r.portalConfiguration !== config.STRIPE_PORTAL_CONFIGURATION) {
+        out(`set STRIPE_PORTAL_CONFIGURATION=${r.portalConfiguration}`);
+      }
+      // Stripe shows a secret only in the create answer: this is the one time it can be printed.
+      if (r.webhookSecret)
+        out(`set STRIPE_WEBHOOK_SECRET=${r.webhookSecret}  (shown once: keep it in your secret store)`);
+      return 0;
+    },
+  },
+  'stripe check': {
+    database: false,
+    parse: noArguments('stripe check'),
+    async run() {
+      const { config, stripe } = stripeFromEnvironment();
+      const lines = await stripeCheck(stripe, config);
+      for (const l of lines) out(`${l.ok ? 'ok   ' : 'WRONG'} ${l.text}`);
+      return lines.every((l) => l.ok) ? 0 : 1;
     },
   },
   'stripe reconcile': {

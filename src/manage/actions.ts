@@ -214,6 +214,9 @@ export async function paymentMethodSession(
       stripe.billingPortal.sessions.create(
         {
           customer,
+          ...(deps.config.STRIPE_PORTAL_CONFIGURATION
+            ? { configuration: deps.config.STRIPE_PORTAL_CONFIGURATION }
+            : {}),
           return_url: `${deps.config.PUBLIC_URL}/manage`,
           // Back to /manage once the card is saved, rather than to the portal's own home page.
           flow_data: {

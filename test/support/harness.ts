@@ -95,6 +95,8 @@ export async function createTestContext(env: Record<string, string | undefined> 
       stripe.holdDeliveries(false);
       stripe.held.length = 0;
       stripe.events.length = 0;
+      stripe.account.endpoints.length = 0;
+      stripe.account.portalConfigurations.length = 0;
       stripe.clearFaults();
       logs.length = 0;
       clock.set(TEST_NOW);

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AccountObjects } from './account-objects.js';
 import { checkoutPage, resultPage } from './checkout-page.js';
 import { decodeStripeForm } from './form-decode.js';
 import { listEvents } from './lists.js';
@@ -63,6 +64,8 @@ export class StripeEmulator {
   readonly paymentMethods = new Map<string, Json>();
   /** Billing Portal sessions by id. */
   readonly portalSessions = new Map<string, Json>();
+  /** Webhook endpoints and portal configurations (`stripe setup`, `stripe check`). */
+  readonly account = new AccountObjects();
   /** Every event made, as GET /v1/events lists them (newest last here; the API answers newest first). */
   readonly events: Json[] = [];
   /** Events made while deliveries are held (holdDeliveries), for a test to deliver in its own order. */
@@ -216,6 +219,8 @@ export class StripeEmulator {
   #route(method: string, path: string, params: Record<string, unknown>): [number, unknown] {
     if (method === 'POST' && path === '/v1/checkout/sessions') return [200, this.#createSession(params)];
     if (method === 'GET' && path === '/v1/events') return listEvents(this.events, params);
+    const accountAnswer = this.account.route(method, path, params, Math.floor(Date.now() / 1000));
+    if (accountAnswer) return accountAnswer;
     if (method === 'GET' && path === '/v1/invoice_payments') {
       const payment = params.payment as { payment_intent?: string } | undefined;
       const data = this.invoicePayments
