@@ -280,6 +280,21 @@ export interface ReconcileRunsTable {
   error: Nullable<string>;
 }
 
+/** Progress of `stripe import` (src/stripe/import.ts). */
+export interface ImportRunsTable {
+  id: string;
+  /** What the run imports: since and match, as text; a run with the same scope resumes it. */
+  scope: string;
+  stage: 'subscriptions' | 'sessions' | 'done';
+  /** The last object of the stage's list done (lists run newest first). */
+  cursor: Nullable<string>;
+  seen: ColumnType<number, number | undefined, number>;
+  adopted: ColumnType<number, number | undefined, number>;
+  started_at: Date;
+  updated_at: Date;
+  finished_at: Nullable<Date>;
+}
+
 export interface Database {
   checkout_sessions: CheckoutSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -297,6 +312,7 @@ export interface Database {
   manage_links: ManageLinksTable;
   donor_actions: DonorActionsTable;
   reconcile_runs: ReconcileRunsTable;
+  import_runs: ImportRunsTable;
 }
 
 export type NewCheckoutSession = Insertable<CheckoutSessionsTable>;

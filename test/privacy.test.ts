@@ -634,6 +634,7 @@ const NOT_PERSONAL = new Set(
     // What donors did, by donation: no comment, no address.
     donor_actions:
       'id recurring_donation_id action reason pause_months old_amount new_amount currency instead_of_cancel created_at',
+    import_runs: 'id scope stage cursor seen adopted started_at updated_at finished_at',
     reconcile_runs:
       'id trigger dry_run window_from window_to started_at finished_at complete seen already_recorded applied failed error',
     reminders:

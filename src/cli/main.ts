@@ -18,6 +18,7 @@ import { sendDueReminders } from '../reminders/send-due.js';
 import { createStaffToken, listStaffTokens, revokeStaffToken, TokenNameTaken } from '../staff/tokens.js';
 import { stripeCheck, stripeSetup } from '../stripe/account-setup.js';
 import { createStripeClient } from '../stripe/client.js';
+import { describeMatch, type ImportMatch, importFromStripe } from '../stripe/import.js';
 import { reconcile, STRIPE_EVENT_DAYS } from '../stripe/reconcile.js';
 
 const USAGE = `usage: npm run cli -- <command>
@@ -31,6 +32,9 @@ commands:
   stripe setup                             create or bring up to date the webhook endpoint for PUBLIC_URL and
                                            the billing portal configuration; prints a new endpoint's secret once
   stripe check                             say, line by line, what is right or wrong in the Stripe account
+  stripe import --since ISO [--match-metadata KEY=VALUE | --match-product-name REGEX] [--dry-run]
+                                           adopt donations made through Stripe before this service; without a
+                                           match option it adopts nothing and shows what it could match
   stripe reconcile [--since ISO] [--dry-run]
                                            apply Stripe's events (30 days, or since a time) that never arrived
                                            or failed here, through the webhook's code; --dry-run lists them
@@ -88,6 +92,38 @@ function parseReconcile(args: string[]) {
   if (since && Number.isNaN(since.getTime()))
     throw new UsageError(`--since must be an ISO date, got "${values.since}"`);
   return { since, dryRun: values['dry-run'] ?? false };
+}
+
+function parseImport(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      since: { type: 'string' },
+      'match-metadata': { type: 'string' },
+      'match-product-name': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+    },
+  });
+  const since = new Date(values.since ?? '');
+  if (!values.since || Number.isNaN(since.getTime()))
+    throw new UsageError('stripe import needs --since ISO (e.g. 2020-01-01)');
+  if (values['match-metadata'] && values['match-product-name']) {
+    throw new UsageError('give --match-metadata or --match-product-name, not both');
+  }
+  let match: ImportMatch = null;
+  if (values['match-metadata']) {
+    const m = /^([^=]+)=(.*)$/.exec(values['match-metadata']);
+    if (!m) throw new UsageError('--match-metadata must be KEY=VALUE');
+    match = { kind: 'metadata', key: m[1]!, value: m[2]! };
+  }
+  if (values['match-product-name']) {
+    try {
+      match = { kind: 'product', pattern: new RegExp(values['match-product-name'], 'i') };
+    } catch {
+      throw new UsageError(`--match-product-name is not a regular expression: ${values['match-product-name']}`);
+    }
+  }
+  return { since, match, dryRun: values['dry-run'] ?? false };
 }
 
 function parseStatements(args: string[]) {
@@ -263,6 +299,33 @@ const commands: Record<string, Command<any>> = {
       const lines = await stripeCheck(stripe, config);
       for (const l of lines) out(`${l.ok ? 'ok   ' : 'WRONG'} ${l.text}`);
       return lines.every((l) => l.ok) ? 0 : 1;
+    },
+  },
+  'stripe import': {
+    database: true,
+    parse: parseImport,
+    async run(o: ReturnType<typeof parseImport>, deps) {
+      const r = await importFromStripe(deps!, { ...o, onLine: out });
+      const found = `subscriptions seen ${r.subscriptions.seen}, matched ${r.subscriptions.matched}; one-off payments seen ${r.oneOffs.seen}, matched ${r.oneOffs.matched}`;
+      if (!o.match) {
+        out(`import: no --match-metadata or --match-product-name, so nothing adopted. ${found}.`);
+        const top = (m: Map<string, number>) =>
+          [...m.entries()]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 20)
+            .map(([k, n]) => `  ${n}\t${k}`);
+        out('product names (payments carrying each):');
+        for (const line of top(r.candidates.products)) out(line);
+        out('metadata (payments carrying each):');
+        for (const line of top(r.candidates.metadata)) out(line);
+        return 0;
+      }
+      out(
+        o.dryRun
+          ? `import (dry run, ${describeMatch(o.match)}): ${found}; nothing adopted`
+          : `import (${describeMatch(o.match)}): ${found}; events applied ${r.events.applied}, already recorded ${r.events.alreadyRecorded}, failed ${r.events.failed}`,
+      );
+      return r.events.failed > 0 ? 1 : 0;
     },
   },
   'stripe reconcile': {

@@ -86,6 +86,8 @@ export async function createTestContext(env: Record<string, string | undefined> 
       stripe.sessions.clear();
       stripe.invoicePayments.length = 0;
       stripe.charges.clear();
+      stripe.disputes.clear();
+      stripe.products.clear();
       stripe.subscriptions.clear();
       stripe.customers.clear();
       stripe.paymentIntents.clear();

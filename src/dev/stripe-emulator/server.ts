@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { AccountObjects } from './account-objects.js';
 import { checkoutPage, resultPage } from './checkout-page.js';
 import { decodeStripeForm } from './form-decode.js';
-import { listEvents } from './lists.js';
+import { listEvents, listPage } from './lists.js';
 import { cardPaymentMethod, event, firstInvoiceObject, signature, stripeId, subscriptionObject } from './objects.js';
 import { portalPage, testCardBrand } from './portal-page.js';
 import { applySubscriptionUpdate } from './subscription-update.js';
@@ -52,7 +52,10 @@ export class StripeEmulator {
   readonly sessions = new Map<string, Record<string, unknown>>();
   /** Which invoice each PaymentIntent paid, as GET /v1/invoice_payments reports it. */
   readonly invoicePayments: Array<{ invoice: string; payment_intent: string }> = [];
-  readonly charges = new Map<string, { id: string; payment_intent: string | null }>();
+  readonly charges = new Map<string, Json & { id: string; payment_intent: string | null }>();
+  /** Disputes and products by id: put here by a test (a history made outside this service). */
+  readonly disputes = new Map<string, Json>();
+  readonly products = new Map<string, Json>();
   /** Subscriptions by id: made by "Pay", or put here by a test. */
   readonly subscriptions = new Map<string, Json>();
   /** Customers by id: made by "Pay", or put here by a test. */
@@ -219,6 +222,8 @@ export class StripeEmulator {
   #route(method: string, path: string, params: Record<string, unknown>): [number, unknown] {
     if (method === 'POST' && path === '/v1/checkout/sessions') return [200, this.#createSession(params)];
     if (method === 'GET' && path === '/v1/events') return listEvents(this.events, params);
+    const listed = this.#list(method, path, params);
+    if (listed) return listed;
     const accountAnswer = this.account.route(method, path, params, Math.floor(Date.now() / 1000));
     if (accountAnswer) return accountAnswer;
     if (method === 'GET' && path === '/v1/invoice_payments') {
@@ -279,6 +284,65 @@ export class StripeEmulator {
       404,
       { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such resource: ${path}` } },
     ];
+  }
+
+  /** The list endpoints `stripe import` walks, with the filters it uses. */
+  #list(method: string, path: string, p: Record<string, unknown>): [number, unknown] | undefined {
+    if (method !== 'GET') return undefined;
+    const where = (items: Iterable<Json>, keep: (i: Json) => boolean) => [...items].filter(keep);
+    switch (path) {
+      case '/v1/subscriptions':
+        return listPage(
+          where(this.subscriptions.values(), (s) => p.status === 'all' || s.status !== 'canceled'),
+          p,
+          path,
+        );
+      case '/v1/invoices':
+        return listPage(
+          where(
+            this.invoices.values(),
+            (i) =>
+              (!p.subscription || i.parent?.subscription_details?.subscription === p.subscription) &&
+              (!p.status || i.status === p.status) &&
+              (!p.customer || i.customer === p.customer),
+          ),
+          p,
+          path,
+        );
+      case '/v1/checkout/sessions':
+        return listPage(
+          where(this.sessions.values(), (s) => !p.status || s.status === p.status).map(({ _params, ...v }) => v),
+          p,
+          path,
+        );
+      case '/v1/charges':
+        return listPage(
+          where(this.charges.values(), (c) => !p.payment_intent || c.payment_intent === p.payment_intent),
+          p,
+          path,
+        );
+      case '/v1/disputes':
+        return listPage(
+          where(
+            this.disputes.values(),
+            (d) => (!p.charge || d.charge === p.charge) && (!p.payment_intent || d.payment_intent === p.payment_intent),
+          ),
+          p,
+          path,
+        );
+    }
+    const product = /^\/v1\/products\/(\w+)$/.exec(path);
+    if (product) {
+      const found = this.products.get(product[1]!);
+      return found ? [200, found] : undefined;
+    }
+    const lineItems = /^\/v1\/checkout\/sessions\/(cs_\w+)\/line_items$/.exec(path);
+    const session = lineItems && (this.sessions.get(lineItems[1]!) as Json | undefined);
+    if (session) {
+      const items = (session.line_items?.data ?? session._params?.line_items ?? []) as Json[];
+      return [200, { object: 'list', data: items, has_more: false, url: path }];
+    }
+    return undefined;
   }
 
   /** `expand[]=default_payment_method` replaces the id with the object, as Stripe does. */

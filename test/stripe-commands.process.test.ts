@@ -6,7 +6,7 @@ import { inOrder } from './support/ledger.js';
 import { childEnv, runTs } from './support/processes.js';
 import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
-describe('npm run cli -- stripe reconcile', () => {
+describe('npm run cli -- stripe reconcile and stripe import', () => {
   let database: TestDatabase;
   let stripe: StripeEmulator;
   let env: NodeJS.ProcessEnv;
@@ -43,5 +43,23 @@ describe('npm run cli -- stripe reconcile', () => {
     const bad = await cli('--since', 'yesterday');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('reader-donations: --since must be an ISO date, got "yesterday"\n');
+  });
+
+  it('stripe import without a match option adopts nothing and says so; bad options are refused', {
+    timeout: 120_000,
+  }, async () => {
+    const run = (...args: string[]) => runTs('src/cli/main.ts', ['stripe', 'import', ...args], env);
+    const survey = await run('--since', '2020-01-01');
+    expect(survey.code).toBe(0);
+    expect(survey.stdout).toMatch(
+      /^import: no --match-metadata or --match-product-name, so nothing adopted\. subscriptions seen \d+, matched 0; one-off payments seen \d+, matched 0\.\n/,
+    );
+    expect(survey.stdout).toContain('product names (payments carrying each):');
+    const both = await run('--since', '2020-01-01', '--match-metadata', 'a=b', '--match-product-name', 'x');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe('reader-donations: give --match-metadata or --match-product-name, not both\n');
+    const noSince = await run('--match-metadata', 'a=b');
+    expect(noSince.code).toBe(2);
+    expect(noSince.stderr).toBe('reader-donations: stripe import needs --since ISO (e.g. 2020-01-01)\n');
   });
 });
