@@ -278,6 +278,7 @@ export async function importFromStripe(deps: Deps, o: ImportOptions): Promise<Im
         say(`adopted\tone-off ${s.id}`);
         await progress('sessions', s.id);
       }
+      if (result.oneOffs.seen % 500 < PAGE && page.has_more) say(`... ${result.oneOffs.seen} one-off payments read`);
       if (!page.has_more || page.data.length === 0) break;
       after = page.data.at(-1)!.id;
     }
