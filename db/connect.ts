@@ -21,8 +21,26 @@ export interface DatabaseHandle {
   withPipeline: WithPipeline;
   /** COPY ... TO STDOUT as a byte stream, on the export pool. */
   copyOut: (query: string) => Promise<CopyOut>;
+  /** Each pool's size, connections in use and requests waiting (pg.Pool's documented counters), for metrics. */
+  poolStats(): PoolStats[];
   close(): Promise<void>;
 }
+
+export interface PoolStats {
+  pool: 'main' | 'webhooks' | 'exports';
+  max: number;
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+const statsOf = (name: PoolStats['pool'], pool: pg.Pool, max: number): PoolStats => ({
+  pool: name,
+  max,
+  total: pool.totalCount,
+  idle: pool.idleCount,
+  waiting: pool.waitingCount,
+});
 
 export interface PostgresTarget {
   url: string;
@@ -86,13 +104,18 @@ const serviceTimeouts = (t: PostgresTarget) => ({
 });
 
 /** The webhook events' pool (`webhookConnections`), in pg's pipeline mode. */
-export function openWebhookPool(t: PostgresTarget): { withPipeline: WithPipeline; end(): Promise<void> } {
-  const pool = pgPool(t, t.webhookConnections ?? t.poolSize, {
+export function openWebhookPool(t: PostgresTarget): {
+  withPipeline: WithPipeline;
+  stats(): PoolStats;
+  end(): Promise<void>;
+} {
+  const max = t.webhookConnections ?? t.poolSize;
+  const pool = pgPool(t, max, {
     ...serviceTimeouts(t),
     pipeline: true,
     stream: () => new CoalescingSocket(),
   });
-  return { withPipeline: pipelines(pool), end: () => pool.end() };
+  return { withPipeline: pipelines(pool), stats: () => statsOf('webhooks', pool, max), end: () => pool.end() };
 }
 
 export function openDatabase(t: PostgresTarget): DatabaseHandle {
@@ -101,7 +124,8 @@ export function openDatabase(t: PostgresTarget): DatabaseHandle {
   const webhooks = openWebhookPool(t);
   // An export runs as long as its client keeps reading (src/exports/csv-response.ts cuts off one
   // that stops), so its statements have no timeout; waiting for a lock is still bounded.
-  const exportPool = pgPool(t, t.exportConnections ?? 2, { lock_timeout: t.lockTimeoutMs ?? 5_000 });
+  const exportConnections = t.exportConnections ?? 2;
+  const exportPool = pgPool(t, exportConnections, { lock_timeout: t.lockTimeoutMs ?? 5_000 });
   // Its sessions write times as the exports do (src/exports/copy-cells.ts), whatever the server's or
   // the URL's defaults. Queued on the new connection before anything else runs on it.
   exportPool.on('connect', (client) => {
@@ -122,6 +146,11 @@ export function openDatabase(t: PostgresTarget): DatabaseHandle {
     },
     withPipeline: webhooks.withPipeline,
     copyOut: (query) => copyOut(exportPool, query),
+    poolStats: () => [
+      statsOf('main', pool, t.poolSize),
+      webhooks.stats(),
+      statsOf('exports', exportPool, exportConnections),
+    ],
     async close() {
       await Promise.all([db.destroy(), exportDb.destroy(), webhooks.end()]);
     },

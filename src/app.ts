@@ -1,4 +1,5 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { matchedRoutes } from 'hono/route';
 import { webhookRoutes } from '../webhooks/route.js';
 import type { AppEnv } from './app-env.js';
 import type { Deps } from './deps.js';
@@ -18,6 +19,21 @@ import { managePageRoutes } from './routes/manage-pages.js';
 import { pageRoutes } from './routes/pages.js';
 import { reminderRoutes } from './routes/reminders.js';
 
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The route a request matched, as registered ("/manage/recurring/:id/:action"): a metrics label of
+ * bounded values. A request no route answered (a 404, a preflight only middleware saw) is
+ * "unmatched", whatever its path.
+ */
+function routeTemplate(c: Context<AppEnv>): string {
+  // Middleware is registered for every method ("ALL"); the handler that answered is the last route that is not.
+  const handler = matchedRoutes(c)
+    .filter((r) => r.method !== 'ALL' && !r.path.endsWith('*'))
+    .at(-1);
+  return handler?.path ?? 'unmatched';
+}
+
 export function createApp(deps: Deps) {
   const { config } = deps;
   const app = new Hono<AppEnv>();
@@ -29,11 +45,12 @@ export function createApp(deps: Deps) {
     c.set('logger', logger);
     const started = performance.now();
     await next();
+    const ms = performance.now() - started;
     // The path only: query strings may carry tokens.
-    logger.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
-      'request',
-    );
+    logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms) }, 'request');
+    const labels = { method: METHODS.has(c.req.method) ? c.req.method : 'OTHER', route: routeTemplate(c) };
+    deps.metrics.httpRequests.inc({ ...labels, status: String(c.res.status) });
+    deps.metrics.httpDuration.observe(labels, ms / 1000);
   });
 
   app.use(

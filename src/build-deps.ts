@@ -7,9 +7,10 @@ import { ExportSlots } from './exports/export-slots.js';
 import type { Logger } from './logger.js';
 import { LinkMailQueue } from './manage/link-mail-queue.js';
 import { sendManageLinks } from './manage/send-links.js';
+import { Metrics, mailQueue, stripeOperation } from './metrics/metrics.js';
 import { KeyedHash } from './privacy/keyed-hash.js';
 import { createMailer, type Mailer } from './reminders/mailer.js';
-import { createStripeClient } from './stripe/client.js';
+import { createStripeClient, type Stripe } from './stripe/client.js';
 
 /** The one place the dependencies are assembled, for the server and for operations commands. */
 export function buildDeps(
@@ -26,8 +27,19 @@ export function buildDeps(
         timeoutMs: config.STRIPE_TIMEOUT_MS,
       })
     : undefined;
+  const metrics = new Metrics({
+    pools: () => database.poolStats(),
+    mailQueue: () => mailQueue(database.db, clock.now()),
+  });
+  // Every Stripe call, whoever makes it: the SDK's documented response event.
+  stripe?.on('response', (r: Stripe.ResponseEvent) => {
+    const labels = { operation: stripeOperation(r.method, r.path), status: String(r.status) };
+    metrics.stripeDuration.observe(labels, r.elapsed / 1000);
+    if (r.status >= 400) metrics.stripeErrors.inc(labels);
+  });
   const deps: Deps = {
     config,
+    metrics,
     db: database.db,
     exportDb: database.exportDb,
     exportSlots: new ExportSlots(config.EXPORT_CONCURRENCY),

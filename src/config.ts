@@ -69,6 +69,7 @@ const originList = z
 
 const envSchema = z.object({
   PORT: int(1, 65535, 3000),
+  METRICS_PORT: int(0, 65535, 0),
   HOST: optionalString.transform((v) => v ?? '0.0.0.0'),
   DATABASE_URL: optionalString.refine(
     (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),

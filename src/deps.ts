@@ -8,12 +8,15 @@ import type { Config } from './config.js';
 import type { ExportSlots } from './exports/export-slots.js';
 import type { Logger } from './logger.js';
 import type { LinkMailQueue } from './manage/link-mail-queue.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { KeyedHash } from './privacy/keyed-hash.js';
 import type { Mailer } from './reminders/mailer.js';
 
 /** Everything the app needs, built once at start-up (src/server.ts) or by a test. */
 export interface Deps {
   config: Config;
+  /** Prometheus metrics (src/metrics/metrics.ts), served on METRICS_PORT. */
+  metrics: Metrics;
   db: Kysely<Database>;
   /** Exports read through this: on PostgreSQL their own small pool (EXPORT_CONCURRENCY). */
   exportDb: Kysely<Database>;

@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import { openConfiguredDatabase } from './database.js';
 import type { Deps } from './deps.js';
 import { errorFields, type Logger } from './logger.js';
+import { collectProcessMetrics } from './metrics/metrics.js';
+import { metricsApp } from './metrics/metrics-app.js';
 import type { Mailer } from './reminders/mailer.js';
 import { scheduleReminderSweeps } from './reminders/scheduler.js';
 import { scheduleReconcile } from './stripe/reconcile-schedule.js';
@@ -78,6 +80,17 @@ export async function startService(
     },
     `listening on ${config.PUBLIC_URL}`,
   );
+  // Metrics on a port of their own, never the public one: off unless METRICS_PORT is set.
+  let metricsServer: ReturnType<typeof serve> | undefined;
+  if (config.METRICS_PORT > 0) {
+    collectProcessMetrics(deps.metrics);
+    metricsServer = serve({ fetch: metricsApp(deps.metrics).fetch, port: config.METRICS_PORT, hostname: config.HOST });
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once('listening', resolve);
+      metricsServer!.once('error', reject);
+    });
+    logger.info({ port: config.METRICS_PORT }, 'metrics served at /metrics');
+  }
   // Reconciliation needs Stripe; its first check comes a minute after start, not during the boot.
   const reconciles = deps.stripe && config.RECONCILE_INTERVAL_MINUTES > 0 ? scheduleReconcile(deps) : undefined;
   const sweeps =
@@ -102,6 +115,7 @@ export async function startService(
       // A link a donor asked for just before the stop goes out (or fails) before the mailer closes.
       await deps.linkMail.idle();
       deps.mailer?.close();
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await database.close().catch((err) => logger.error({ err: errorFields(err) }, 'closing the database failed'));
     },
   };

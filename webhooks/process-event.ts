@@ -30,6 +30,21 @@ const MAX_ATTEMPTS = 3;
  * a repeat delivery (or two instances receiving it at once) finds it done and changes nothing.
  */
 export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: string): Promise<DeliveryOutcome> {
+  // Types we do not handle share one label: the set stays bounded whatever Stripe adds.
+  const type = HANDLERS[event.type] ? event.type : 'other';
+  try {
+    const outcome = await processOnce(deps, event, rawBody);
+    deps.metrics.webhookEvents.inc({ type, outcome });
+    // Operations time, not business time: Stripe dated the event by its own (real) clock.
+    if (outcome === 'processed') deps.metrics.webhookLag.observe({ type }, Math.max(0, Date.now() / 1000 - event.created));
+    return outcome;
+  } catch (err) {
+    if (err instanceof EventProcessingError) deps.metrics.webhookEvents.inc({ type, outcome: 'failed' });
+    throw err;
+  }
+}
+
+async function processOnce(deps: Deps, event: EventEnvelope, rawBody: string): Promise<DeliveryOutcome> {
   const { db, clock, config } = deps;
   // Bindings per line, not a child logger: a child per event cost more than the lines it rarely writes.
   const log = deps.logger;

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { clientLimits, hit } from '../rate-limit/fixed-window.js';
 import { verifyCaptcha } from './captcha.js';
@@ -19,6 +20,18 @@ export interface CheckoutAttempt {
  * and only then sent to Stripe.
  */
 export async function startCheckout(deps: Deps, a: CheckoutAttempt) {
+  try {
+    const started = await attempt(deps, a);
+    deps.metrics.checkouts.inc({ outcome: 'created', reason: '' });
+    return started;
+  } catch (err) {
+    // The reason is the error code (a fixed list): invalid_request, rate_limited, payment_provider_timeout, ...
+    deps.metrics.checkouts.inc({ outcome: 'failed', reason: err instanceof ApiError ? err.code : 'internal_error' });
+    throw err;
+  }
+}
+
+async function attempt(deps: Deps, a: CheckoutAttempt) {
   const { config, db, clock } = deps;
   const returnOrigins = [new URL(config.PUBLIC_URL).origin, ...config.ALLOWED_RETURN_ORIGINS];
   const request = parseCheckoutRequest(a.body, config.donationOptions, returnOrigins);

@@ -71,7 +71,10 @@ export async function sendManageLinks(deps: Deps): Promise<LinkSweepResult> {
     .where('created_at', '<', new Date(now.getTime() - linkLifetime(config, 'request').ms))
     .executeTakeFirst();
   result.skipped += Number(stale.numUpdatedRows);
-  if (!mailer) return result;
+  if (!mailer) {
+    count(deps, result);
+    return result;
+  }
 
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
     // Each batch has its own lease: a long run (a year's statements) must not outlive the first one's.
@@ -158,5 +161,12 @@ export async function sendManageLinks(deps: Deps): Promise<LinkSweepResult> {
     if (claimed.length < config.REMINDER_BATCH_SIZE) break;
   }
   if (result.sent || result.retried || result.failed || result.interrupted) log.info(result, 'manage links sweep');
+  count(deps, result);
   return result;
+}
+
+function count(deps: Deps, r: LinkSweepResult) {
+  for (const outcome of ['sent', 'retried', 'failed', 'skipped', 'interrupted'] as const) {
+    if (r[outcome]) deps.metrics.mail.inc({ kind: 'manage_link', outcome }, r[outcome]);
+  }
 }

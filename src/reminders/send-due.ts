@@ -97,6 +97,9 @@ export async function sendDueReminders(deps: Deps): Promise<SweepResult> {
       if (claimed.length < config.REMINDER_BATCH_SIZE) break;
     }
   }
+  for (const outcome of ['sent', 'retried', 'failed', 'interrupted'] as const) {
+    if (result[outcome]) deps.metrics.mail.inc({ kind: 'reminder', outcome }, result[outcome]);
+  }
   result.links = await sendManageLinks(deps);
   result.retention = await applyRetention(deps);
   result.erased = result.retention.reminderEmails;

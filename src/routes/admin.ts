@@ -96,6 +96,7 @@ export function adminRoutes(deps: Deps) {
           },
           onFinish: async (rows: number, completed: boolean) => {
             release();
+            deps.metrics.exportRows.inc({ file: kind.name }, rows);
             await finishAudit(db, auditId, rows, completed);
           },
         };

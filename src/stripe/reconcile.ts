@@ -104,6 +104,8 @@ export async function reconcile(
     throw err;
   } finally {
     if (!o.dryRun) {
+      deps.metrics.reconcileRuns.inc({ trigger: o.trigger, outcome: error === null ? 'complete' : 'incomplete' });
+      deps.metrics.reconcileApplied.inc(result.applied);
       await db
         .updateTable('reconcile_runs')
         .set({

@@ -66,7 +66,11 @@ export async function createTestContext(env: Record<string, string | undefined> 
       connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     });
     webhookPools.push(webhooks);
-    const handle = { ...database, withPipeline: webhooks.withPipeline };
+    const handle = {
+      ...database,
+      withPipeline: webhooks.withPipeline,
+      poolStats: () => database.poolStats().map((s) => (s.pool === 'webhooks' ? webhooks.stats() : s)),
+    };
     const deps = buildDeps(config, handle, clock, createLogger(config.LOG_LEVEL, sink));
     return { deps, app: createApp(deps) };
   };
