@@ -36,7 +36,8 @@ export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: st
     const outcome = await processOnce(deps, event, rawBody);
     deps.metrics.webhookEvents.inc({ type, outcome });
     // Operations time, not business time: Stripe dated the event by its own (real) clock.
-    if (outcome === 'processed') deps.metrics.webhookLag.observe({ type }, Math.max(0, Date.now() / 1000 - event.created));
+    if (outcome === 'processed')
+      deps.metrics.webhookLag.observe({ type }, Math.max(0, Date.now() / 1000 - event.created));
     return outcome;
   } catch (err) {
     if (err instanceof EventProcessingError) deps.metrics.webhookEvents.inc({ type, outcome: 'failed' });
