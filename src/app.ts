@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type Context, Hono } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { webhookRoutes } from '../webhooks/route.js';
@@ -9,6 +10,7 @@ import { apiCors } from './http/cors.js';
 import { notFound, onError } from './http/errors-middleware.js';
 import { requestIds } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
+import { openApiDocument } from './openapi/document.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminSupporterRoutes } from './routes/admin-supporters.js';
 import { checkoutSessionRoutes } from './routes/checkout-sessions.js';
@@ -18,6 +20,8 @@ import { manageRoutes } from './routes/manage.js';
 import { managePageRoutes } from './routes/manage-pages.js';
 import { pageRoutes } from './routes/pages.js';
 import { reminderRoutes } from './routes/reminders.js';
+
+const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -71,6 +75,8 @@ export function createApp(deps: Deps) {
 
   // Browsers ask for it on every page; an empty answer keeps their consoles and our logs quiet.
   app.get('/favicon.ico', (c) => c.body(null, 204));
+  const openApi = openApiDocument({ publicUrl: config.PUBLIC_URL, version: PACKAGE_VERSION });
+  app.get('/openapi.json', (c) => c.json(openApi));
   app.route('/', healthRoutes(deps));
   app.route('/', donationOptionsRoutes(deps));
   app.route('/', checkoutSessionRoutes(deps));

@@ -54,7 +54,7 @@ export const readerIdField = z
   .string({ error: 'readerId must be a string' })
   .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'readerId must be 16 to 128 letters, digits, - or _' });
 
-const checkoutBody = z.object({
+export const checkoutBody = z.object({
   ...giftChoiceShape,
   email: emailField,
   campaign: campaignField,

@@ -5,7 +5,7 @@ import { CANCEL_REASONS } from './cancel-reasons.js';
 
 const insteadOfCancel = z.boolean({ error: 'insteadOfCancel must be true or false' }).optional();
 
-const schemas = {
+export const changeSchemas = {
   cancel: z
     .object({
       reason: z.enum(CANCEL_REASONS, { error: `reason must be one of ${CANCEL_REASONS.join(', ')}` }).optional(),
@@ -34,12 +34,12 @@ const schemas = {
     .strict(),
 };
 
-export type ChangeKind = keyof typeof schemas;
-export const CHANGE_KINDS = Object.keys(schemas) as ChangeKind[];
+export type ChangeKind = keyof typeof changeSchemas;
+export const CHANGE_KINDS = Object.keys(changeSchemas) as ChangeKind[];
 
 /** A donor's change, from a JSON body or a page's form (already turned into the same shape). */
 export function parseChange(kind: ChangeKind, body: Record<string, unknown>): Change {
-  const parsed = schemas[kind].safeParse(body);
+  const parsed = changeSchemas[kind].safeParse(body);
   if (!parsed.success) throw zodFailure(parsed.error, body);
   const d = parsed.data as Record<string, any>;
   switch (kind) {

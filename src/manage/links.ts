@@ -12,7 +12,7 @@ export const hashManageToken = (token: string) => createHash('sha256').update(to
 /** What a token looks like; anything else is refused before the database is asked. */
 export const manageTokenField = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
-const linkRequest = z.object({ email: emailField.unwrap() }).strict();
+export const linkRequest = z.object({ email: emailField.unwrap() }).strict();
 
 /**
  * A donor asks for a link: rate limited per client network and per e-mail (as reminder sign-ups

@@ -15,7 +15,7 @@ import { invalid } from '../errors.js';
 
 export { readerIdField };
 
-const body = z.object({
+export const reminderBody = z.object({
   email: emailField,
   readerId: readerIdField.optional(),
   remindAt: z.string({ error: 'remindAt must be an ISO date such as 2027-01-15' }).max(40).optional(),
@@ -68,7 +68,7 @@ export function parseReminderRequest(
   config: Pick<Config, 'donationOptions' | 'REMINDER_DEFAULT_DAYS'>,
   now: Date,
 ): ReminderRequest {
-  const parsed = body.safeParse(raw);
+  const parsed = reminderBody.safeParse(raw);
   if (!parsed.success) throw zodFailure(parsed.error, raw);
   const r = parsed.data;
   if (!r.email && !r.readerId) throw invalid('email', 'email or readerId is required');

@@ -18,9 +18,9 @@ const email = z
   .max(320, { error: 'email must be at most 320 characters' })
   .regex(LOOKUP_EMAIL, { error: 'email is not an e-mail address' });
 
-const lookup = z.strictObject({ email });
+export const lookup = z.strictObject({ email });
 
-const erasure = z.strictObject({
+export const erasure = z.strictObject({
   email,
   cancelRecurring: z.boolean({ error: 'cancelRecurring must be true or false' }).optional().default(false),
   deleteStripeCustomer: z.boolean({ error: 'deleteStripeCustomer must be true or false' }).optional().default(false),

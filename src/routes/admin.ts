@@ -45,7 +45,7 @@ const EXPORTS: ExportKind[] = [
   },
 ];
 
-const newToken = z.object({
+export const newToken = z.object({
   name: z.string({ error: 'name is required' }).trim().min(1, { error: 'name is required' }).max(100),
   role: z.enum(['finance', 'admin'], { error: 'role must be finance or admin' }),
 });

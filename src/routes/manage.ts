@@ -28,6 +28,10 @@ function requireManageToken(deps: Deps): MiddlewareHandler<AppEnv> {
   };
 }
 
+export const paymentMethodRequest = z
+  .object({ recurringId: z.string({ error: 'recurringId is required' }).max(100) })
+  .strict();
+
 export const yearField = z.coerce
   .number({ error: 'year must be a year such as 2026' })
   .int('year must be a year such as 2026')

@@ -16,6 +16,7 @@ import { hashToken } from '../reminders/send-due.js';
 import { signUpForReminder } from '../reminders/sign-up.js';
 
 const tokenField = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/);
+export const cancelRequest = z.object({ token: z.string().min(1) });
 
 const notFound = () => new ApiError('not_found', 'This cancel link is not valid');
 
@@ -49,8 +50,9 @@ export function reminderRoutes(deps: Deps) {
       })
       .post('/api/reminders/cancel', async (c) => {
         const body = await readJsonObject(c, config.API_BODY_LIMIT_BYTES);
-        if (typeof body.token !== 'string' || body.token === '') throw invalid('token', 'token is required');
-        if (!(await cancel(body.token))) throw notFound();
+        const parsed = cancelRequest.safeParse(body);
+        if (!parsed.success) throw invalid('token', 'token is required');
+        if (!(await cancel(parsed.data.token))) throw notFound();
         return c.json({ cancelled: true });
       })
       // The link in the e-mail: a page with a button, so a mail scanner fetching the link cancels nothing.
