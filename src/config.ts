@@ -176,6 +176,7 @@ const envSchema = z.object({
   MANAGE_RATE_LIMIT_PER_SUPPORTER: int(1, 100_000, 120),
   RECONCILE_INTERVAL_MINUTES: int(0, 7 * 24 * 60, 60),
   RECONCILE_OVERLAP_MINUTES: int(0, 24 * 60, 10),
+  RECONCILE_GRACE_MINUTES: int(0, 24 * 60, 5),
   STATEMENT_FOOTER: optionalString.transform((v) => v ?? ''),
   RATE_LIMIT_SECRET: optionalString.refine(
     (v) => v === undefined || v.length >= 32,

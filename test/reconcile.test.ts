@@ -169,3 +169,45 @@ describe('the scheduled reconcile', () => {
     expect(runs[0]!.applied).toBeGreaterThan(0);
   });
 });
+
+describe('what reconcile leaves alone', () => {
+  it('an event listed in another API version is reported, not applied or stored', async () => {
+    const [h] = [oneOff(11, T)];
+    ctx.stripe.addEvents([{ ...h!.events[0]!, api_version: '2025-03-31.basil' }]);
+    ctx.clock.set(new Date((T + DAY) * 1000));
+    const lines: string[] = [];
+    const run = await reconcile(ctx.deps, {
+      since: new Date((T - DAY) * 1000),
+      dryRun: false,
+      trigger: 'cli',
+      onLine: (l) => lines.push(`${l.outcome} ${l.detail}`),
+    });
+    expect(run).toMatchObject({ seen: 1, applied: 0, failed: 1 });
+    expect(lines[0]).toMatch(/^failed rendered in API version 2025-03-31\.basil, not /);
+    expect(await ctx.database.db.selectFrom('stripe_events').selectAll().execute()).toEqual([]);
+  });
+
+  it('the schedule keeps its own window whatever the command line ran, and a failing run waits an interval', async () => {
+    arrange(ctx, histories());
+    ctx.clock.set(new Date((T + 10 * DAY) * 1000));
+    await reconcile(ctx.deps, { since: new Date((T + 10 * DAY - 60) * 1000), dryRun: false, trigger: 'cli' });
+    ctx.stripe.failNext({ status: 500 });
+    await expect(runScheduledReconcile(ctx.deps)).rejects.toThrow();
+    expect(await runScheduledReconcile(ctx.deps)).toBe('not due');
+    ctx.clock.advance(60 * 60_000);
+    const run = await runScheduledReconcile(ctx.deps);
+    expect(run).toMatchObject({ failed: 0 });
+    const scheduled = await ctx.database.db
+      .selectFrom('reconcile_runs')
+      .selectAll()
+      .where('trigger', '=', 'schedule')
+      .orderBy('started_at')
+      .execute();
+    expect(scheduled.map((r) => r.complete)).toEqual([false, true]);
+    // No complete scheduled run before: it reaches back 30 days, not to the command line's minute.
+    expect(scheduled[1]!.window_from.getTime()).toBe((T + 10 * DAY) * 1000 + 3600_000 - 30 * DAY * 1000);
+    // And stops short of the last RECONCILE_GRACE_MINUTES.
+    expect(scheduled[1]!.window_to.getTime()).toBe((T + 10 * DAY) * 1000 + 3600_000 - 5 * 60_000);
+    expect((run as { applied: number }).applied).toBeGreaterThan(0);
+  });
+});

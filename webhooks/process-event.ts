@@ -29,15 +29,22 @@ const MAX_ATTEMPTS = 3;
  * Applies one verified event exactly once: the effect and the "processed" mark commit together, so
  * a repeat delivery (or two instances receiving it at once) finds it done and changes nothing.
  */
-export async function processEvent(deps: Deps, event: EventEnvelope, rawBody: string): Promise<DeliveryOutcome> {
+export async function processEvent(
+  deps: Deps,
+  event: EventEnvelope,
+  rawBody: string,
+  /** Where it came from: only a delivery's lag means anything (an imported invoice may be years old). */
+  source: 'delivery' | 'reconcile' | 'import' = 'delivery',
+): Promise<DeliveryOutcome> {
   // Types we do not handle share one label: the set stays bounded whatever Stripe adds.
   const type = HANDLERS[event.type] ? event.type : 'other';
   try {
     const outcome = await processOnce(deps, event, rawBody);
     deps.metrics.webhookEvents.inc({ type, outcome });
     // Operations time, not business time: Stripe dated the event by its own (real) clock.
-    if (outcome === 'processed')
+    if (outcome === 'processed' && source === 'delivery') {
       deps.metrics.webhookLag.observe({ type }, Math.max(0, Date.now() / 1000 - event.created));
+    }
     return outcome;
   } catch (err) {
     if (err instanceof EventProcessingError) deps.metrics.webhookEvents.inc({ type, outcome: 'failed' });

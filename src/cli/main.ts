@@ -316,7 +316,7 @@ const commands: Record<string, Command<any>> = {
             .map(([k, n]) => `  ${n}\t${k}`);
         out('product names (payments carrying each):');
         for (const line of top(r.candidates.products)) out(line);
-        out('metadata (payments carrying each):');
+        out('metadata keys (payments carrying each; see their values in the Stripe Dashboard):');
         for (const line of top(r.candidates.metadata)) out(line);
         return 0;
       }

@@ -44,7 +44,7 @@ export class Metrics {
     });
     this.webhookEvents = new Counter({
       name: 'rd_webhook_events_total',
-      help: 'Stripe events by type and outcome (processed, ignored, duplicate, failed), delivered or reconciled.',
+      help: 'Stripe events by type and outcome (processed, ignored, duplicate, failed): delivered, reconciled or imported.',
       labelNames: ['type', 'outcome'],
       registers,
     });
@@ -103,7 +103,9 @@ export class Metrics {
       labelNames: ['kind'],
       registers,
       async collect() {
-        const q = await sources.mailQueue();
+        // A database that is away must not take the whole page with it (the pool gauges say why).
+        const q = await sources.mailQueue().catch(() => undefined);
+        if (!q) return;
         this.set({ kind: 'reminder' }, q.reminders);
         this.set({ kind: 'manage_link' }, q.manageLinks);
       },

@@ -33,10 +33,11 @@ const ERRORS: Record<number, string> = {
   404: 'No such object',
   409: 'Conflict',
   413: 'Body too large',
+  500: 'Not recorded; try again',
   415: 'Body not sent as JSON',
   429: 'Rate limited; see Retry-After',
   502: 'Stripe answered with an error',
-  503: 'Not configured, or the database is away',
+  503: 'Not configured (Stripe, a challenge provider), or the database is away',
   504: 'Stripe did not answer in time',
 };
 const errors = (...statuses: number[]) =>
@@ -86,6 +87,7 @@ const exportFilters = [
   query('bom', '1: a UTF-8 byte order mark first, for Excel'),
 ];
 
+/** Every operation can meet a database that is away (503) and an unexpected failure (500); every body a size limit (413). */
 function operation(o: Operation): Json {
   return {
     summary: o.summary,
@@ -93,8 +95,21 @@ function operation(o: Operation): Json {
     ...(o.security ? { security: o.security } : {}),
     ...(o.parameters ? { parameters: o.parameters } : {}),
     ...(o.body ? { requestBody: body(o.body) } : {}),
-    responses: o.responses,
+    responses: { ...(o.body ? errors(413) : {}), ...errors(500, 503), ...o.responses },
   };
+}
+
+/** A request schema whose `currency` is lower-cased before it is checked: any case is accepted. */
+function anyCaseCurrency(s: z.ZodType): Json {
+  const j = schema(s, 'input') as { properties?: Record<string, Json> };
+  if (j.properties?.currency) {
+    j.properties.currency = {
+      type: 'string',
+      pattern: '^\\s*[A-Za-z]{3}\\s*$',
+      description: 'ISO 4217 code, any case',
+    };
+  }
+  return j as Json;
 }
 
 /**
@@ -117,7 +132,7 @@ export function openApiDocument(o: { publicUrl: string; version: string }): Json
         parameters: [
           { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } },
         ],
-        body: checkoutBody.extend({ captchaToken: z.string().optional() }),
+        body: anyCaseCurrency(checkoutBody.extend({ captchaToken: z.string().optional() })),
         responses: {
           '201': json(r.checkoutSession, 'The session; send the reader to url'),
           ...errors(400, 403, 409, 413, 415, 429, 502, 503, 504),
@@ -128,7 +143,7 @@ export function openApiDocument(o: { publicUrl: string; version: string }): Json
       post: operation({
         summary: 'Remind me later: one e-mail, or an anonymous deferral',
         tags: ['Donation box'],
-        body: reminderBody.extend({ captchaToken: z.string().optional() }),
+        body: anyCaseCurrency(reminderBody.extend({ captchaToken: z.string().optional() })),
         responses: { '201': json(r.reminderCreated, 'Recorded'), ...errors(400, 403, 413, 415, 429) },
       }),
     },
@@ -173,7 +188,8 @@ export function openApiDocument(o: { publicUrl: string; version: string }): Json
           pathParam('id', 'the recurring donation id from /api/manage/donations'),
           pathParam('action', 'what to do', { type: 'string', enum: CHANGE_KINDS }),
         ],
-        body: { oneOf: CHANGE_KINDS.map((k) => ({ title: k, ...schema(changeSchemas[k], 'input') })) },
+        // anyOf, not oneOf: {} is both a cancel without a reason and a resume; `action` decides.
+        body: { anyOf: CHANGE_KINDS.map((k) => ({ title: k, ...schema(changeSchemas[k], 'input') })) },
         responses: {
           '200': json(r.recurringView, 'The donation as it now stands'),
           ...errors(400, 401, 404, 409, 415, 429, 502, 504),
@@ -198,7 +214,7 @@ export function openApiDocument(o: { publicUrl: string; version: string }): Json
         tags: ['Donors'],
         security: donor,
         parameters: [query('year', 'default: this year', false, { type: 'integer', minimum: 2000, maximum: 2100 })],
-        responses: { '200': json(r.statement, 'The statement'), ...errors(400, 401) },
+        responses: { '200': json(r.statement, 'The statement'), ...errors(400, 401, 429) },
       }),
     },
     '/webhooks/stripe': {

@@ -80,10 +80,7 @@ export function manageRoutes(deps: Deps) {
 
   app.post('/api/manage/payment-method', async (c) => {
     const body = await readJsonObject(c, config.API_BODY_LIMIT_BYTES);
-    const parsed = z
-      .object({ recurringId: z.string({ error: 'recurringId is required' }).max(100) })
-      .strict()
-      .safeParse(body);
+    const parsed = paymentMethodRequest.safeParse(body);
     if (!parsed.success) throw invalid('recurringId', parsed.error.issues[0]?.message ?? 'recurringId is required');
     const url = await paymentMethodSession(deps, c.get('supporterId'), parsed.data.recurringId, c.get('logger'));
     return c.json({ url });

@@ -24,7 +24,7 @@ export interface ImportResult {
   /** The synthesized events: applied now, recorded by an earlier run, failed. */
   events: { applied: number; alreadyRecorded: number; failed: number };
   resumed: boolean;
-  /** Without a match option: what the candidates carry, to choose one (product names, metadata pairs). */
+  /** Without a match option: what the candidates carry, to choose one (product names, metadata keys). */
   candidates: { products: Map<string, number>; metadata: Map<string, number> };
 }
 
@@ -110,13 +110,18 @@ export async function importFromStripe(deps: Deps, o: ImportOptions): Promise<Im
     const id = idOf(price?.product ?? null);
     if (!id) return '';
     if (!products.has(id)) {
-      const p = await call((timeout) => stripe.products.retrieve(id, {}, { timeout })).catch(() => null);
+      // Only a product Stripe no longer has reads as nameless: a refused key must stop the run, not match nothing.
+      const p = await call((timeout) => stripe.products.retrieve(id, {}, { timeout })).catch((err) => {
+        if (err instanceof Stripe.errors.StripeError && err.code === 'resource_missing') return null;
+        throw err;
+      });
       products.set(id, p && !('deleted' in p && p.deleted) ? (p.name ?? '') : '');
     }
     return products.get(id)!;
   };
   const matches = (metadata: Json | null | undefined, names: string[]) => {
-    for (const [k, v] of Object.entries(metadata ?? {})) count(result.candidates.metadata, `${k}=${v}`);
+    // Keys only: values may be anything a plugin stored, an address among them.
+    for (const k of Object.keys(metadata ?? {})) count(result.candidates.metadata, k);
     for (const n of names) if (n) count(result.candidates.products, n);
     if (!o.match) return false;
     return o.match.kind === 'metadata'
@@ -138,14 +143,26 @@ export async function importFromStripe(deps: Deps, o: ImportOptions): Promise<Im
     };
     const envelope = eventEnvelope.parse(event);
     try {
-      const outcome = await processEvent(deps, envelope, JSON.stringify(event));
+      const outcome = await processEvent(deps, envelope, JSON.stringify(event), 'import');
       if (outcome === 'duplicate') result.events.alreadyRecorded++;
       else result.events.applied++;
+      return outcome;
     } catch (err) {
       if (!(err instanceof EventProcessingError)) throw err;
       result.events.failed++;
       say(`failed\t${type} for ${object.id}\t${err.reason}`);
+      return 'failed' as const;
     }
+  };
+  /**
+   * A donation whose own event was not recorded as ours: its payments would be stored as another
+   * shop's, under ids a re-run finds done. Failed: stop here (a re-run resumes before it); ignored
+   * (the other mode's): leave it out.
+   */
+  const adopted = (outcome: Awaited<ReturnType<typeof apply>>, what: string) => {
+    if (outcome === 'failed') throw new Error(`${what} could not be recorded; run the import again to resume from it`);
+    if (outcome === 'ignored') say(`skipped\t${what}\tnot recorded as ours (another mode?)`);
+    return outcome !== 'ignored';
   };
 
   /** The refunds and disputes of a payment, as their latest events would say. */
@@ -203,12 +220,13 @@ export async function importFromStripe(deps: Deps, o: ImportOptions): Promise<Im
                 { timeout, idempotencyKey: `import-tag-${sub.id}` },
               ),
             );
-        await apply(
+        const recorded = await apply(
           'customer.subscription.updated',
           tagged as unknown as Json,
           Math.floor(clock.now().getTime() / 1000),
           `sub_${sub.id}`,
         );
+        if (!adopted(recorded, `subscription ${sub.id}`)) continue;
         let paid = 0;
         let invoiceAfter: string | undefined;
         const invoices: Stripe.Invoice[] = [];
@@ -272,8 +290,9 @@ export async function importFromStripe(deps: Deps, o: ImportOptions): Promise<Im
           if (o.match) say(`would adopt\tone-off ${s.id}`);
           continue;
         }
-        const adopted = { ...s, metadata: { ...s.metadata, ...TAG, frequency: 'once' } } as unknown as Json;
-        await apply('checkout.session.completed', adopted, s.created, `session_${s.id}`);
+        const session = { ...s, metadata: { ...s.metadata, ...TAG, frequency: 'once' } } as unknown as Json;
+        const recorded = await apply('checkout.session.completed', session, s.created, `session_${s.id}`);
+        if (!adopted(recorded, `one-off ${s.id}`)) continue;
         await adjustments(idOf(s.payment_intent));
         say(`adopted\tone-off ${s.id}`);
         await progress('sessions', s.id);

@@ -24,29 +24,38 @@ export async function runScheduledReconcile(deps: Deps, stopping?: () => boolean
     if (!lock.rows[0]?.got) return 'busy';
     try {
       const now = clock.now();
-      const last = await conn
+      // The schedule's own runs only: a command-line run over a short window must not move its start.
+      const scheduled = conn
         .selectFrom('reconcile_runs')
         .select(['started_at', 'window_to'])
-        .where('complete', '=', true)
+        .where('trigger', '=', 'schedule')
         .where('dry_run', '=', false)
         .orderBy('started_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      if (last && last.started_at.getTime() > now.getTime() - config.RECONCILE_INTERVAL_MINUTES * 60_000) {
+        .limit(1);
+      // Due an interval after the last attempt, complete or not: a run that keeps failing (a key
+      // without Events: read) fails once an interval, not once a minute.
+      const attempt = await scheduled.executeTakeFirst();
+      if (attempt && attempt.started_at.getTime() > now.getTime() - config.RECONCILE_INTERVAL_MINUTES * 60_000) {
         return 'not due';
       }
+      const last = await scheduled.where('complete', '=', true).executeTakeFirst();
       const oldest = now.getTime() - STRIPE_EVENT_DAYS * DAY;
       const from = last ? last.window_to.getTime() - config.RECONCILE_OVERLAP_MINUTES * 60_000 : oldest;
       const log = deps.logger.child({ job: 'reconcile' });
       const result = await reconcile(deps, {
         since: new Date(Math.max(from, oldest)),
+        // Events younger than this are still on their way by delivery.
+        until: new Date(now.getTime() - config.RECONCILE_GRACE_MINUTES * 60_000),
         dryRun: false,
         trigger: 'schedule',
         ...(stopping ? { stopping } : {}),
-        onLine: (l) =>
-          l.outcome === 'failed'
-            ? log.error({ eventId: l.id, eventType: l.type, reason: l.detail }, 'reconcile: event still failing')
-            : log.warn({ eventId: l.id, eventType: l.type }, 'reconcile: applied an event that was never delivered'),
+        onLine: (l) => {
+          if (l.outcome === 'failed') {
+            log.error({ eventId: l.id, eventType: l.type, reason: l.detail }, 'reconcile: event still failing');
+          } else if (l.detail !== 'ignored') {
+            log.warn({ eventId: l.id, eventType: l.type }, 'reconcile: applied an event that was never delivered');
+          }
+        },
       });
       log.info({ ...result }, 'reconcile run');
       return result;

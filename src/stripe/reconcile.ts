@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import { HANDLED_EVENT_TYPES } from '../../webhooks/handlers/index.js';
 import { EventProcessingError, processEvent } from '../../webhooks/process-event.js';
 import { eventEnvelope } from '../../webhooks/stripe-objects.js';
@@ -20,6 +20,8 @@ export interface ReconcileResult {
   seen: number;
   alreadyRecorded: number;
   applied: number;
+  /** Of `applied`: events recorded as ignored (another shop's, the other mode's). */
+  ignored: number;
   failed: number;
 }
 
@@ -38,6 +40,8 @@ export async function reconcile(
   deps: Deps,
   o: {
     since: Date;
+    /** The end of the window; default now. The schedule stops short of now: an event seconds old is still being delivered. */
+    until?: Date;
     dryRun: boolean;
     trigger: 'cli' | 'schedule';
     onLine?: (line: ReconcileLine) => void;
@@ -50,13 +54,15 @@ export async function reconcile(
   const stripe = deps.stripe;
   const calls = { deadlineMs: config.STRIPE_TIMEOUT_MS, maxRetries: config.STRIPE_MAX_RETRIES };
   const startedAt = clock.now();
+  const windowTo = o.until ?? startedAt;
   const result: ReconcileResult = {
     windowFrom: o.since,
-    windowTo: startedAt,
+    windowTo,
     dryRun: o.dryRun,
     seen: 0,
     alreadyRecorded: 0,
     applied: 0,
+    ignored: 0,
     failed: 0,
   };
   const runId = randomUUID();
@@ -68,7 +74,7 @@ export async function reconcile(
         trigger: o.trigger,
         dry_run: false,
         window_from: o.since,
-        window_to: startedAt,
+        window_to: windowTo,
         started_at: startedAt,
       })
       .execute();
@@ -83,7 +89,7 @@ export async function reconcile(
           stripe.events.list(
             {
               types: HANDLED_EVENT_TYPES,
-              created: { gte: Math.floor(o.since.getTime() / 1000) },
+              created: { gte: Math.floor(o.since.getTime() / 1000), lte: Math.floor(windowTo.getTime() / 1000) },
               limit: PAGE,
               ...(after ? { starting_after: after } : {}),
             },
@@ -105,7 +111,8 @@ export async function reconcile(
   } finally {
     if (!o.dryRun) {
       deps.metrics.reconcileRuns.inc({ trigger: o.trigger, outcome: error === null ? 'complete' : 'incomplete' });
-      deps.metrics.reconcileApplied.inc(result.applied);
+      // Ignored ones (another shop's events) are no sign of lost deliveries.
+      deps.metrics.reconcileApplied.inc(result.applied - result.ignored);
       await db
         .updateTable('reconcile_runs')
         .set({
@@ -152,6 +159,19 @@ async function applyPage(
       result.alreadyRecorded++;
       continue;
     }
+    // Listed events keep the API version that was the account's default when they were made, not the
+    // endpoint's: an older shape could be misread (an invoice without parent.subscription_details
+    // would be stored as not ours, and its real delivery found done). Such an event is left alone.
+    if (event.api_version && event.api_version !== Stripe.API_VERSION) {
+      result.failed++;
+      line({
+        id: event.id,
+        type: event.type,
+        outcome: 'failed',
+        detail: `rendered in API version ${event.api_version}, not ${Stripe.API_VERSION}: resend it from the Stripe Dashboard (it then comes in the endpoint's version), or set the account's default version`,
+      });
+      continue;
+    }
     if (dryRun) {
       result.applied++;
       line({ id: event.id, type: event.type, outcome: 'would apply' });
@@ -165,11 +185,12 @@ async function applyPage(
       continue;
     }
     try {
-      const outcome = await processEvent(deps, envelope.data, raw);
+      const outcome = await processEvent(deps, envelope.data, raw, 'reconcile');
       // A delivery that committed it meanwhile: already recorded after all.
       if (outcome === 'duplicate') result.alreadyRecorded++;
       else {
         result.applied++;
+        if (outcome === 'ignored') result.ignored++;
         line({
           id: event.id,
           type: event.type,
