@@ -202,3 +202,56 @@ describe('stripe import', () => {
     expect(await ctx.database.db.selectFrom('gifts').selectAll().execute()).toHaveLength(8);
   });
 });
+
+describe('a donation the import cannot record as ours', () => {
+  const o = () => ({
+    since: new Date((T - DAY) * 1000),
+    match: { kind: 'product' as const, pattern: /support/i },
+    dryRun: false,
+  });
+
+  it('in the other mode: skipped with its payments, which are not stored as another shop’s', async () => {
+    outsideAccount(ctx, histories());
+    ctx.stripe.subscriptions.get('sub_monthly2')!.livemode = true;
+    ctx.clock.set(new Date((T + 90 * DAY) * 1000));
+    const lines: string[] = [];
+    await importFromStripe(ctx.deps, { ...o(), onLine: (l) => lines.push(l) });
+    expect(lines).toContain('skipped\tsubscription sub_monthly2\tnot recorded as ours (another mode?)');
+    const invoiceEvents = await ctx.database.db
+      .selectFrom('stripe_events')
+      .select('id')
+      .where('id', 'like', 'evt_import_invoice_in_sub_monthly2%')
+      .execute();
+    expect(invoiceEvents).toEqual([]);
+  });
+
+  it('one that fails stops the run before it, and a re-run resumes there once it can be read', async () => {
+    outsideAccount(ctx, histories());
+    const sub = ctx.stripe.subscriptions.get('sub_monthly2')!;
+    const customer = sub.customer;
+    // A shape the subscription handler cannot read (a customer that is no id).
+    sub.customer = 12345;
+    ctx.clock.set(new Date((T + 90 * DAY) * 1000));
+    await expect(importFromStripe(ctx.deps, o())).rejects.toThrow(
+      'subscription sub_monthly2 could not be recorded; run the import again to resume from it',
+    );
+    expect(
+      await ctx.database.db
+        .selectFrom('gifts')
+        .select('id')
+        .where('stripe_subscription_id', '=', 'sub_monthly2')
+        .execute(),
+    ).toEqual([]);
+    sub.customer = customer;
+    // Its event is stored as failed, not done: the re-run records it and its payments.
+    const resumed = await importFromStripe(ctx.deps, o());
+    expect(resumed.resumed).toBe(true);
+    expect(
+      await ctx.database.db
+        .selectFrom('gifts')
+        .select('id')
+        .where('stripe_subscription_id', '=', 'sub_monthly2')
+        .execute(),
+    ).toHaveLength(3);
+  });
+});

@@ -211,14 +211,12 @@ export async function importFromStripe(deps: Deps, o: ImportOptions): Promise<Im
           continue;
         }
         // Tagged at Stripe first: from now on its own events are ours too.
+        // One key for the call and its retries; a new one per run, so a later run never replays an old answer.
+        const idempotencyKey = `import-tag-${sub.id}-${randomUUID()}`;
         const tagged = isOurs(sub.metadata)
           ? sub
           : await call((timeout) =>
-              stripe.subscriptions.update(
-                sub.id,
-                { metadata: TAG },
-                { timeout, idempotencyKey: `import-tag-${sub.id}` },
-              ),
+              stripe.subscriptions.update(sub.id, { metadata: TAG }, { timeout, idempotencyKey }),
             );
         const recorded = await apply(
           'customer.subscription.updated',
