@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { buildDeps } from '../src/build-deps.js';
@@ -11,14 +11,13 @@ import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { StripeEmulator } from '../src/dev/stripe-emulator/server.js';
 import { createLogger } from '../src/logger.js';
+import { hasChromium, launchChromium } from './support/chromium.js';
 import { linkIn } from './support/donor.js';
 import { baseEnv } from './support/harness.js';
 import { freePort, ROOT } from './support/processes.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 
 describe.skipIf(!hasChromium)('a donor manages their gift in a real browser (Chromium)', () => {
@@ -57,17 +56,7 @@ describe.skipIf(!hasChromium)('a donor manages their gift in a real browser (Chr
     });
     await new Promise<void>((r) => mailPage.listen(0, '127.0.0.1', r));
     elsewhere = `http://localhost:${(mailPage.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { buildDeps } from '../src/build-deps.js';
@@ -10,12 +10,11 @@ import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { StripeEmulator } from '../src/dev/stripe-emulator/server.js';
 import { createLogger } from '../src/logger.js';
+import { CHROMIUM, hasChromium, launchChromium } from './support/chromium.js';
 import { baseEnv } from './support/harness.js';
 import { freePort, ROOT } from './support/processes.js';
 import { createTestDatabase, type TestDatabase } from './support/test-db.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`browser tests SKIPPED: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
 }
@@ -43,17 +42,7 @@ describe.skipIf(!hasChromium)('the donation page in a real browser (Chromium)', 
     const config = loadConfig(env);
     const app = createApp(buildDeps(config, database, systemClock, createLogger('warn')));
     server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

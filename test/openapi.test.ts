@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responseSchema } from '../src/openapi/document.js';
-import { hashToken } from '../src/reminders/send-due.js';
+import { hashToken } from '../src/privacy/token-hash.js';
 import { bearer, give, serveWebhooks, tokenFor } from './support/donor.js';
 import { createTestContext, postJson, type TestContext } from './support/harness.js';
 import type { Served } from './support/http-server.js';

@@ -113,15 +113,24 @@ export async function giftsOf(db: Kysely<Database>, supporterId: string): Promis
     .orderBy('id')
     .limit(5000)
     .execute();
-  return rows.map((g) => ({
-    paidAt: iso(g.paid_at),
-    amount: g.amount,
-    currency: g.currency,
-    frequency: g.frequency,
-    status: g.status,
-    refundedAmount: g.refunded_amount,
-  }));
+  return rows.map(giftViewOf);
 }
+
+const giftViewOf = (g: {
+  paid_at: Date | null;
+  amount: number;
+  currency: string;
+  frequency: Frequency;
+  status: GiftStatus;
+  refunded_amount: number;
+}): GiftView => ({
+  paidAt: iso(g.paid_at),
+  amount: g.amount,
+  currency: g.currency,
+  frequency: g.frequency,
+  status: g.status,
+  refundedAmount: g.refunded_amount,
+});
 
 export interface Statement {
   year: number;
@@ -153,15 +162,7 @@ export async function statementOf(db: Kysely<Database>, supporterId: string, yea
   }
   return {
     year,
-    gifts: rows.map((g) => ({
-      paidAt: iso(g.paid_at),
-      amount: g.amount,
-      currency: g.currency,
-      frequency: g.frequency,
-      status: g.status,
-      refundedAmount: g.refunded_amount,
-      netAmount: g.net_amount,
-    })),
+    gifts: rows.map((g) => ({ ...giftViewOf(g), netAmount: g.net_amount })),
     totals: [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency)),
   };
 }

@@ -1,14 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database, ManageLinkPurpose } from '../../db/schema.js';
 import { emailField, zodFailure } from '../checkout/checkout-request.js';
 import type { Deps } from '../deps.js';
+import { hashToken } from '../privacy/token-hash.js';
 import { clientLimits, hit } from '../rate-limit/fixed-window.js';
 
 /** A manage token: 256 random bits, base64url. Only its SHA-256 is stored. */
 export const newManageToken = () => randomBytes(32).toString('base64url');
-export const hashManageToken = (token: string) => createHash('sha256').update(token).digest('hex');
+/** The same SHA-256 the reminders' cancel tokens are stored under. */
+export const hashManageToken = hashToken;
 /** What a token looks like; anything else is refused before the database is asked. */
 export const manageTokenField = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 

@@ -1,9 +1,7 @@
 import type { ManageLinkPurpose } from '../../db/schema.js';
 import type { Config } from '../config.js';
 import type { OutgoingMail } from '../reminders/mailer.js';
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+import { escapeHtml } from '../reminders/reminder-email.js';
 
 /** Where a mailed link lands: /manage takes the token out of the URL at once (src/routes/manage-pages.ts). */
 export function manageLink(config: Pick<Config, 'PUBLIC_URL'>, token: string, statementYear?: number | null) {

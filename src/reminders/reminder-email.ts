@@ -5,7 +5,7 @@ import type { OutgoingMail } from './mailer.js';
 
 const FREQUENCY_WORDS = { once: 'once', monthly: 'every month', annual: 'every year' } as const;
 
-const escapeHtml = (s: string) =>
+export const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 /** The donation page with the reader's earlier choice pre-filled. */

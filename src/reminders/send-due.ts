@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { errorFields } from '../logger.js';
 import { type LinkSweepResult, sendManageLinks } from '../manage/send-links.js';
 import { applyRetention, type RetentionResult } from '../privacy/retention.js';
+import { hashToken } from '../privacy/token-hash.js';
 import { withoutAddresses } from './mailer.js';
 import { reminderEmail } from './reminder-email.js';
 import {
@@ -29,7 +30,6 @@ export interface SweepResult {
   links: LinkSweepResult;
 }
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const MAX_BATCHES = 20;
 
 /**

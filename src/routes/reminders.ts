@@ -10,9 +10,9 @@ import { readForm } from '../http/form-body.js';
 import { readJsonObject } from '../http/json-body.js';
 import { page } from '../pages/layout.js';
 import { pageSecurity } from '../pages/page-security.js';
+import { hashToken } from '../privacy/token-hash.js';
 import { readerIdField } from '../reminders/reminder-request.js';
 import { cancelReminder, deferredUntil } from '../reminders/reminders-queries.js';
-import { hashToken } from '../reminders/send-due.js';
 import { signUpForReminder } from '../reminders/sign-up.js';
 
 const tokenField = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/);

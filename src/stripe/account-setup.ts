@@ -3,6 +3,7 @@ import { HANDLED_EVENT_TYPES } from '../../webhooks/handlers/index.js';
 import { METADATA_SOURCE, METADATA_SOURCE_KEY } from '../checkout/stripe-params.js';
 import type { Config } from '../config.js';
 import { callStripe } from './call-stripe.js';
+import { listAll } from './list-all.js';
 
 type Calls = { deadlineMs: number; maxRetries: number };
 type SetupConfig = Pick<
@@ -22,38 +23,26 @@ const calls = (config: SetupConfig): Calls => ({
   maxRetries: config.STRIPE_MAX_RETRIES,
 });
 
-async function allEndpoints(stripe: Stripe, c: Calls): Promise<Stripe.WebhookEndpoint[]> {
-  const all: Stripe.WebhookEndpoint[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await callStripe(
+const allEndpoints = (stripe: Stripe, c: Calls) =>
+  listAll((after) =>
+    callStripe(
       (timeout) =>
         stripe.webhookEndpoints.list({ limit: 100, ...(after ? { starting_after: after } : {}) }, { timeout }),
       c,
-    );
-    all.push(...page.data);
-    if (!page.has_more || page.data.length === 0) return all;
-    after = page.data.at(-1)!.id;
-  }
-}
+    ),
+  );
 
-async function allConfigurations(stripe: Stripe, c: Calls): Promise<Stripe.BillingPortal.Configuration[]> {
-  const all: Stripe.BillingPortal.Configuration[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await callStripe(
+const allConfigurations = (stripe: Stripe, c: Calls) =>
+  listAll((after) =>
+    callStripe(
       (timeout) =>
         stripe.billingPortal.configurations.list(
           { limit: 100, ...(after ? { starting_after: after } : {}) },
           { timeout },
         ),
       c,
-    );
-    all.push(...page.data);
-    if (!page.has_more || page.data.length === 0) return all;
-    after = page.data.at(-1)!.id;
-  }
-}
+    ),
+  );
 
 /** Ours: the one at our URL, else one we tagged (PUBLIC_URL moved). */
 function findEndpoint(endpoints: Stripe.WebhookEndpoint[], url: string) {

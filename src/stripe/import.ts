@@ -5,6 +5,7 @@ import { eventEnvelope } from '../../webhooks/stripe-objects.js';
 import { METADATA_SOURCE, METADATA_SOURCE_KEY } from '../checkout/stripe-params.js';
 import type { Deps } from '../deps.js';
 import { callStripe } from './call-stripe.js';
+import { listAll } from './list-all.js';
 
 export type ImportMatch =
   | { kind: 'metadata'; key: string; value: string }
@@ -226,24 +227,14 @@ export async function importFromStripe(deps: Deps, o: ImportOptions): Promise<Im
         );
         if (!adopted(recorded, `subscription ${sub.id}`)) continue;
         let paid = 0;
-        let invoiceAfter: string | undefined;
-        const invoices: Stripe.Invoice[] = [];
-        for (;;) {
-          const list = await call((timeout) =>
+        const invoices = await listAll((after) =>
+          call((timeout) =>
             stripe.invoices.list(
-              {
-                subscription: sub.id,
-                status: 'paid',
-                limit: PAGE,
-                ...(invoiceAfter ? { starting_after: invoiceAfter } : {}),
-              },
+              { subscription: sub.id, status: 'paid', limit: PAGE, ...(after ? { starting_after: after } : {}) },
               { timeout },
             ),
-          );
-          invoices.push(...list.data);
-          if (!list.has_more || list.data.length === 0) break;
-          invoiceAfter = list.data.at(-1)!.id;
-        }
+          ),
+        );
         for (const invoice of invoices.reverse()) {
           const paidAt = invoice.status_transitions?.paid_at ?? invoice.created;
           await apply('invoice.paid', invoice as unknown as Json, paidAt, `invoice_${invoice.id}`);
